@@ -11,7 +11,11 @@ FUZZTIME    ?= 60s
 # CI budgets; everything else runs with it.
 TEST_FLAGS  ?= -race -count=1
 
-.PHONY: all build test lint fmt fuzz bench demo clean
+.PHONY: all build tools test test-unit test-e2e lint fmt fuzz bench bench-baseline cluster demo clean
+
+# The upstream programs of test clusters, built once into a cache keyed by
+# test/tools/go.mod and go.sum (about 12 minutes cold on two cores).
+TOOLS_DIR = $(shell test/tools/build.sh)
 
 all: build
 
@@ -20,9 +24,20 @@ build:
 	@mkdir -p $(BIN)
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/... ./test/cmd/...
 
-## test: run every test (unit, fixture, simulator, end to end)
-test:
-	$(GO) test $(TEST_FLAGS) ./...
+## tools: build the pinned upstream programs (etcd, kube-apiserver, ...) unless cached
+tools:
+	@echo "upstream tools in $(TOOLS_DIR)"
+
+## test: every test: unit, fixture, simulator, then end to end on a local cluster
+test: test-unit test-e2e
+
+test-unit:
+	$(GO) test $(TEST_FLAGS) $$($(GO) list ./... | grep -v /test/e2e)
+
+# End-to-end tests start whole clusters; one package at a time keeps the
+# two cores from being shared by two clusters.
+test-e2e:
+	@dir=$$(test/tools/build.sh) && LINSTOR_HA_TOOLS=$$dir $(GO) test -count=1 -p 1 -timeout 30m ./test/e2e/...
 
 ## lint: gofmt, go vet and staticcheck must all be clean
 lint:
@@ -42,6 +57,14 @@ fuzz:
 ## bench: the parser, model and simulator benchmarks
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
+
+## bench-baseline: stock Kubernetes, default settings: node crash to replacement pod Running with its volume attached
+bench-baseline:
+	@dir=$$(test/tools/build.sh) && LINSTOR_HA_TOOLS=$$dir $(GO) run ./test/cmd/localcluster bench-baseline
+
+## cluster: start a local cluster and keep it until Ctrl-C
+cluster:
+	@dir=$$(test/tools/build.sh) && LINSTOR_HA_TOOLS=$$dir $(GO) run ./test/cmd/localcluster up
 
 ## demo: a simulated DRBD cluster loses a node; prints what DRBD sees when
 demo:

@@ -1,0 +1,111 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+)
+
+// CrashNode kills a node the way a power loss does: its kwok (heartbeats
+// stop), its kubelet stand-in, its CSI endpoint and its DRBD all die
+// together. Nothing gets to clean up.
+func (c *Cluster) CrashNode(name string) error {
+	n, err := c.Node(name)
+	if err != nil {
+		return err
+	}
+	if !n.up {
+		return fmt.Errorf("node %s is already down", name)
+	}
+	c.stopNode(n)
+	if err := c.DRBD.Crash(name); err != nil {
+		return fmt.Errorf("failed to crash %s in the DRBD simulator: %w", name, err)
+	}
+	return nil
+}
+
+// RestartNode brings a crashed node back: its DRBD comes back (and resyncs)
+// and its processes start again.
+func (c *Cluster) RestartNode(ctx context.Context, name string) error {
+	n, err := c.Node(name)
+	if err != nil {
+		return err
+	}
+	if n.up {
+		return fmt.Errorf("node %s is running", name)
+	}
+	if err := c.DRBD.Restart(name); err != nil {
+		return fmt.Errorf("failed to restart %s in the DRBD simulator: %w", name, err)
+	}
+	return c.startNode(ctx, n)
+}
+
+// SplitReplication cuts the DRBD replication network between two sets of
+// nodes. The API server still reaches every node.
+func (c *Cluster) SplitReplication(a, b []string) error {
+	return c.DRBD.Partition(a, b)
+}
+
+// HealReplication restores every replication link.
+func (c *Cluster) HealReplication() error {
+	return c.DRBD.Heal()
+}
+
+// IsolateFromAPI cuts a node off from the API server; its DRBD stays
+// connected and its processes keep running.
+func (c *Cluster) IsolateFromAPI(name string) error {
+	n, err := c.Node(name)
+	if err != nil {
+		return err
+	}
+	n.proxy.setCut(true)
+	return nil
+}
+
+// ReconnectToAPI undoes IsolateFromAPI.
+func (c *Cluster) ReconnectToAPI(name string) error {
+	n, err := c.Node(name)
+	if err != nil {
+		return err
+	}
+	n.proxy.setCut(false)
+	return nil
+}
+
+// waitNodesReady waits until every running node is Ready.
+func (c *Cluster) waitNodesReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	var notReady []string
+	err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		list, err := c.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, nil
+		}
+		notReady = notReady[:0]
+		for _, n := range list.Items {
+			if !NodeReady(&n) {
+				notReady = append(notReady, n.Name)
+			}
+		}
+		return len(list.Items) == len(c.opts.Nodes) && len(notReady) == 0, nil
+	})
+	if err != nil {
+		return fmt.Errorf("nodes not Ready: %v: %w", notReady, err)
+	}
+	return nil
+}
+
+// NodeReady reports whether the node's Ready condition is True.
+func NodeReady(n *corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}

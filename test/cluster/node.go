@@ -1,0 +1,149 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/linstor-ha/linstor-ha/pkg/metadata"
+	"github.com/linstor-ha/linstor-ha/test/csidriver"
+)
+
+// Node is one kwok node with everything that lives and dies with it: its
+// kwok, its kubelet stand-in, its CSI node endpoint and its view of DRBD.
+type Node struct {
+	Spec NodeSpec
+
+	// Kubeconfig reaches the API server through the node's proxy; processes
+	// of the node use it so that cutting the node off affects them too.
+	Kubeconfig string
+	// CSISocket is the node's CSI endpoint (Identity and Node services).
+	CSISocket string
+	// Drbdsetup runs drbdsetup against this node's view of the simulator.
+	Drbdsetup string
+
+	proxy   *apiProxy
+	kwok    *process
+	kubelet *kubelet
+	csi     *csidriver.Server
+	up      bool
+}
+
+// nodeObject is what a freshly registered node looks like: its zone, and
+// the annotation that hands attaching to the attach-detach controller.
+func nodeObject(spec NodeSpec) *corev1.Node {
+	return &corev1.Node{ObjectMeta: metav1.ObjectMeta{
+		Name: spec.Name,
+		Labels: map[string]string{
+			metadata.LabelTopologyZone: spec.Zone,
+			corev1.LabelHostname:       spec.Name,
+			corev1.LabelOSStable:       "linux",
+			corev1.LabelArchStable:     "amd64",
+		},
+		Annotations: map[string]string{
+			"volumes.kubernetes.io/controller-managed-attach-detach": "true",
+		},
+	}}
+}
+
+// csiNodeObject registers the driver on the node, as the kubelet's plugin
+// registration does; the external-attacher reads the node id from it.
+func csiNodeObject(spec NodeSpec) *storagev1.CSINode {
+	return &storagev1.CSINode{
+		ObjectMeta: metav1.ObjectMeta{Name: spec.Name},
+		Spec: storagev1.CSINodeSpec{Drivers: []storagev1.CSINodeDriver{{
+			Name:         metadata.DriverName,
+			NodeID:       spec.Name,
+			TopologyKeys: []string{metadata.LabelTopologyZone},
+		}}},
+	}
+}
+
+func (c *Cluster) registerNode(ctx context.Context, spec NodeSpec) error {
+	if _, err := c.Client.CoreV1().Nodes().Create(ctx, nodeObject(spec), metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("failed to create node %s: %w", spec.Name, err)
+	}
+	csiNode := csiNodeObject(spec)
+	csiNode.OwnerReferences = nil
+	if _, err := c.Client.StorageV1().CSINodes().Create(ctx, csiNode, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("failed to create CSINode %s: %w", spec.Name, err)
+	}
+	return nil
+}
+
+// startNode starts the node's processes. The node objects exist already.
+func (c *Cluster) startNode(ctx context.Context, n *Node) error {
+	var err error
+	if n.proxy == nil {
+		if n.proxy, err = newAPIProxy(fmt.Sprintf("127.0.0.1:%d", c.cp.apiPort)); err != nil {
+			return err
+		}
+		n.Kubeconfig = filepath.Join(c.Dir, "nodes", n.Spec.Name, "kubeconfig")
+		if err := c.cp.pki.writeKubeconfig(n.Kubeconfig, "https://"+n.proxy.addr(), "admin"); err != nil {
+			return err
+		}
+	}
+	if err := c.drbd.AddNodeIfMissing(n.Spec.Name); err != nil {
+		return err
+	}
+	if n.csi, err = csidriver.Start(n.CSISocket, csidriver.Options{NodeID: n.Spec.Name, Zone: n.Spec.Zone}); err != nil {
+		return err
+	}
+	bin, err := toolPath(c.tools, toolKwok)
+	if err != nil {
+		return err
+	}
+	n.kwok, err = c.procs.start(c.Dir, "kwok-"+n.Spec.Name, bin, []string{
+		"--kubeconfig=" + n.Kubeconfig,
+		"--config=" + filepath.Join(c.tools, "kwok-stages.yaml"),
+		"--manage-single-node=" + n.Spec.Name,
+		"--node-ip=127.0.0.1",
+		"--node-lease-duration-seconds=" + strconv.Itoa(int(c.opts.NodeLeaseDuration/time.Second)),
+	}, nil)
+	if err != nil {
+		return err
+	}
+	client, err := clientFor(n.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	n.kubelet = startKubelet(n.Spec.Name, client, c.drbd, c.logger)
+	n.up = true
+	return nil
+}
+
+// stopNode ends the node's processes at once, as a power loss would.
+func (c *Cluster) stopNode(n *Node) {
+	if n.kubelet != nil {
+		n.kubelet.stop()
+		n.kubelet = nil
+	}
+	if n.kwok != nil {
+		n.kwok.kill()
+		n.kwok = nil
+	}
+	if n.csi != nil {
+		n.csi.Stop()
+		n.csi = nil
+	}
+	n.up = false
+}
+
+func clientFor(kubeconfig string) (kubernetes.Interface, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("failed to load kubeconfig %s: %w", kubeconfig, err)
+	}
+	cfg.QPS, cfg.Burst = 100, 200
+	cfg.Timeout = 30 * time.Second
+	return kubernetes.NewForConfig(cfg)
+}

@@ -1,0 +1,78 @@
+package cluster
+
+import (
+	"time"
+
+	"github.com/linstor-ha/linstor-ha/test/drbdsim"
+)
+
+// NodeSpec describes one kwok node.
+type NodeSpec struct {
+	Name string
+	// Zone is the node's topology.kubernetes.io/zone label (its room).
+	Zone string
+}
+
+// Options configure a cluster. The zero value is completed by defaults.
+type Options struct {
+	// Tools is the directory of the upstream programs; EnsureTools finds or
+	// builds it when empty.
+	Tools string
+	// Dir holds everything the cluster writes; a new temporary directory
+	// when empty, removed by Stop unless KeepDir.
+	Dir     string
+	KeepDir bool
+	// Nodes of the cluster; default: two zones with three nodes each.
+	Nodes []NodeSpec
+	// NodeMonitorGracePeriod and NodeMonitorPeriod configure the node
+	// lifecycle controller; the defaults are upstream's (50 s, 5 s).
+	NodeMonitorGracePeriod time.Duration
+	NodeMonitorPeriod      time.Duration
+	// NodeLeaseDuration is the kubelet's node lease (kwok renews it every
+	// quarter of it); default 40 s, as the kubelet's.
+	NodeLeaseDuration time.Duration
+	// DefaultTolerationSeconds is what the DefaultTolerationSeconds
+	// admission plugin gives pods for not-ready and unreachable nodes;
+	// default 300, upstream's.
+	DefaultTolerationSeconds int
+	// DRBDDelays are the simulator's detection and repair delays; nil
+	// means DRBD's defaults.
+	DRBDDelays *drbdsim.Delays
+	// Drbdsetup is a prebuilt drbdsetup stand-in (test/cmd/drbdsetup); it
+	// is built into Dir when empty.
+	Drbdsetup string
+	// StockScheduler runs the upstream kube-scheduler as the default
+	// scheduler.
+	StockScheduler bool
+	// Logf receives progress messages; nil discards them.
+	Logf func(format string, args ...any)
+}
+
+// DefaultNodes are six nodes in two rooms.
+func DefaultNodes() []NodeSpec {
+	return []NodeSpec{
+		{Name: "node-a1", Zone: "room-a"}, {Name: "node-a2", Zone: "room-a"}, {Name: "node-a3", Zone: "room-a"},
+		{Name: "node-b1", Zone: "room-b"}, {Name: "node-b2", Zone: "room-b"}, {Name: "node-b3", Zone: "room-b"},
+	}
+}
+
+func (o *Options) complete() {
+	if len(o.Nodes) == 0 {
+		o.Nodes = DefaultNodes()
+	}
+	if o.NodeMonitorGracePeriod == 0 {
+		o.NodeMonitorGracePeriod = 50 * time.Second
+	}
+	if o.NodeMonitorPeriod == 0 {
+		o.NodeMonitorPeriod = 5 * time.Second
+	}
+	if o.NodeLeaseDuration == 0 {
+		o.NodeLeaseDuration = 40 * time.Second
+	}
+	if o.DefaultTolerationSeconds == 0 {
+		o.DefaultTolerationSeconds = 300
+	}
+	if o.Logf == nil {
+		o.Logf = func(string, ...any) {}
+	}
+}

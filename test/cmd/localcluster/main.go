@@ -1,0 +1,39 @@
+// Command localcluster starts the local test cluster of package cluster and
+// runs measurements on it.
+//
+//	localcluster up [flags]              start a cluster and keep it until interrupted
+//	localcluster bench-baseline [flags]  measure stock Kubernetes' fail-over after a node crash
+//
+// Run "localcluster <command> -h" for a command's flags.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: localcluster up|bench-baseline [flags]")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch os.Args[1] {
+	case "up":
+		err = runUp(ctx, os.Args[2:])
+	case "bench-baseline":
+		err = runBaseline(ctx, os.Args[2:])
+	default:
+		fmt.Fprintf(os.Stderr, "localcluster: unknown command %q (want up or bench-baseline)\n", os.Args[1])
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "localcluster: %v\n", err)
+		os.Exit(1)
+	}
+}
