@@ -66,9 +66,9 @@ bench-baseline:
 cluster:
 	@dir=$$(test/tools/build.sh) && LINSTOR_HA_TOOLS=$$dir $(GO) run ./test/cmd/localcluster up
 
-## demo: a simulated DRBD cluster loses a node; prints what DRBD sees when
+## demo: a local cluster loses the node under a stateful pod; prints the timeline
 demo:
-	$(GO) run ./test/cmd/drbdsim demo
+	@dir=$$(test/tools/build.sh) && LINSTOR_HA_TOOLS=$$dir $(GO) run ./test/cmd/localcluster demo
 
 clean:
 	rm -rf $(BIN)
