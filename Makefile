@@ -6,12 +6,13 @@ VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 
 LDFLAGS     := -X github.com/linstor-ha/linstor-ha/pkg/version.Version=$(VERSION)
 BIN         ?= $(CURDIR)/bin
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+CONTROLLER_GEN ?= sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0
 FUZZTIME    ?= 60s
 # Packages with a test that starts processes or servers run without -race on
 # CI budgets; everything else runs with it.
 TEST_FLAGS  ?= -race -count=1
 
-.PHONY: all build tools test test-unit test-e2e lint fmt fuzz bench bench-baseline cluster demo clean
+.PHONY: all build generate tools test test-unit test-e2e lint fmt fuzz bench bench-baseline cluster demo clean
 
 # The upstream programs of test clusters, built once into a cache keyed by
 # test/tools/go.mod and go.sum (about 12 minutes cold on two cores).
@@ -23,6 +24,10 @@ all: build
 build:
 	@mkdir -p $(BIN)
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/... ./test/cmd/...
+
+## generate: deepcopy functions and the CRD of the replica report API
+generate:
+	$(GO) run $(CONTROLLER_GEN) object paths=./pkg/apis/... crd:crdVersions=v1 output:crd:dir=./manifests/crd
 
 ## tools: build the pinned upstream programs (etcd, kube-apiserver, ...) unless cached
 tools:
