@@ -1,0 +1,216 @@
+package report
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/linstor-ha/linstor-ha/pkg/apis/linstorha/v1alpha1"
+	"github.com/linstor-ha/linstor-ha/pkg/drbd/state"
+	"github.com/linstor-ha/linstor-ha/pkg/metadata"
+)
+
+// Options configure a Publisher.
+type Options struct {
+	NodeName string
+	Zone     string
+	// Heartbeat is how often the report is confirmed when nothing changes;
+	// readers consider a report stale after a few missed heartbeats.
+	Heartbeat time.Duration
+	// Coalesce is how long changes that do not matter for fail-over are
+	// gathered before they are written.
+	Coalesce time.Duration
+	// Urgent is how long changes that matter for fail-over (quorum,
+	// may_promote, role, a peer's connection or disk) are gathered: a
+	// burst of events2 lines for one state change becomes one write.
+	Urgent time.Duration
+	// RetryMin and RetryMax bound the wait before a failed write is tried
+	// again.
+	RetryMin, RetryMax time.Duration
+	Clock              clock.WithTicker
+	// OnWrite is called after every write attempt, with its error.
+	OnWrite func(err error)
+}
+
+func (o *Options) complete() {
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = 10 * time.Second
+	}
+	if o.Coalesce <= 0 {
+		o.Coalesce = time.Second
+	}
+	if o.Urgent <= 0 {
+		o.Urgent = 20 * time.Millisecond
+	}
+	if o.RetryMin <= 0 {
+		o.RetryMin = 200 * time.Millisecond
+	}
+	if o.RetryMax < o.RetryMin {
+		o.RetryMax = 10 * time.Second
+	}
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
+	}
+}
+
+// Publisher keeps the node's ReplicaReport current. It always writes the
+// whole status from the store, so a failed write loses nothing: the next
+// one carries everything.
+type Publisher struct {
+	opts   Options
+	client ctrlclient.Client
+	store  *state.Store
+
+	mu        sync.Mutex
+	published map[string]v1alpha1.ResourceReport
+	due       time.Time // zero: nothing pending
+	wake      chan struct{}
+}
+
+// NewPublisher returns a publisher of store's state for one node.
+func NewPublisher(opts Options, client ctrlclient.Client, store *state.Store) *Publisher {
+	opts.complete()
+	return &Publisher{opts: opts, client: client, store: store, published: map[string]v1alpha1.ResourceReport{}, wake: make(chan struct{}, 1)}
+}
+
+// Changed tells the publisher that resources changed; it schedules a write,
+// soon when the change matters for fail-over.
+func (p *Publisher) Changed(names []string) {
+	urgent := false
+	p.mu.Lock()
+	for _, name := range names {
+		r, ok := p.store.Get(name)
+		old, had := p.published[name]
+		if ok != had || (ok && Urgent(&old, ptrTo(Resource(r)))) {
+			urgent = true
+			break
+		}
+	}
+	delay := p.opts.Coalesce
+	if urgent {
+		delay = p.opts.Urgent
+	}
+	p.scheduleLocked(p.opts.Clock.Now().Add(delay))
+	p.mu.Unlock()
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// scheduleLocked makes a write due at t unless one is due earlier.
+func (p *Publisher) scheduleLocked(t time.Time) {
+	if p.due.IsZero() || t.Before(p.due) {
+		p.due = t
+		select {
+		case p.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Urgent reports whether the change from old to cur matters for fail-over
+// and so must reach the API server at once.
+func Urgent(old, cur *v1alpha1.ResourceReport) bool {
+	if old.Quorum != cur.Quorum || old.MayPromote != cur.MayPromote || old.Role != cur.Role ||
+		old.Disk != cur.Disk || len(old.Suspended) != len(cur.Suspended) || len(old.Peers) != len(cur.Peers) {
+		return true
+	}
+	for i := range old.Peers {
+		o, c := old.Peers[i], cur.Peers[i]
+		if o.Name != c.Name || o.Connection != c.Connection || o.Disk != c.Disk || o.Role != c.Role {
+			return true
+		}
+	}
+	return false
+}
+
+// Run writes the report until ctx ends.
+func (p *Publisher) Run(ctx context.Context) error {
+	logger := klog.FromContext(ctx).WithValues("node", p.opts.NodeName)
+	clk := p.opts.Clock
+	p.mu.Lock()
+	p.scheduleLocked(clk.Now())
+	p.mu.Unlock()
+	retry := p.opts.RetryMin
+	for {
+		p.mu.Lock()
+		due := p.due
+		p.mu.Unlock()
+		wait := due.Sub(clk.Now())
+		if due.IsZero() {
+			wait = p.opts.Heartbeat
+		}
+		timer := clk.NewTimer(max(wait, 0))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return ctx.Err()
+		case <-p.wake:
+			timer.Stop()
+			continue
+		case <-timer.C():
+		}
+		// From here on, a change schedules the next write; this one
+		// carries everything that happened before it.
+		p.mu.Lock()
+		p.due = time.Time{}
+		p.mu.Unlock()
+		err := p.write(ctx)
+		if p.opts.OnWrite != nil {
+			p.opts.OnWrite(err)
+		}
+		p.mu.Lock()
+		if err != nil {
+			logger.Error(err, "Failed to write replica report, retrying", "retryIn", retry)
+			p.scheduleLocked(clk.Now().Add(retry))
+			retry = min(2*retry, p.opts.RetryMax)
+		} else {
+			retry = p.opts.RetryMin
+			p.scheduleLocked(clk.Now().Add(p.opts.Heartbeat))
+		}
+		p.mu.Unlock()
+	}
+}
+
+// write sends the whole current status, creating the report first when it
+// does not exist.
+func (p *Publisher) write(ctx context.Context) error {
+	synced := p.store.Synced()
+	resources := p.store.List()
+	status := Status(p.opts.NodeName, p.opts.Zone, synced, resources)
+	status.HeartbeatTime = metav1.NewMicroTime(p.opts.Clock.Now())
+
+	report := &v1alpha1.ReplicaReport{ObjectMeta: metav1.ObjectMeta{Name: p.opts.NodeName}}
+	patch, err := json.Marshal(map[string]any{"status": status})
+	if err != nil {
+		return err
+	}
+	err = p.client.Status().Patch(ctx, report, ctrlclient.RawPatch("application/merge-patch+json", patch))
+	if apierrors.IsNotFound(err) {
+		report = &v1alpha1.ReplicaReport{ObjectMeta: metav1.ObjectMeta{
+			Name:   p.opts.NodeName,
+			Labels: map[string]string{metadata.LabelReportNode: p.opts.NodeName},
+		}}
+		if err := p.client.Create(ctx, report); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("failed to create replica report %s: %w", p.opts.NodeName, err)
+		}
+		err = p.client.Status().Patch(ctx, report, ctrlclient.RawPatch("application/merge-patch+json", patch))
+	}
+	if err != nil {
+		return fmt.Errorf("failed to update replica report %s: %w", p.opts.NodeName, err)
+	}
+	p.mu.Lock()
+	clear(p.published)
+	for _, rr := range status.Resources {
+		p.published[rr.Name] = rr
+	}
+	p.mu.Unlock()
+	return nil
+}
