@@ -173,8 +173,12 @@ func TestUrgent(t *testing.T) {
 		"disk":        func(r *v1alpha1.ResourceReport) { r.Disk = "Outdated" },
 		"suspended":   func(r *v1alpha1.ResourceReport) { r.Suspended = []string{"quorum"} },
 		"peer gone":   func(r *v1alpha1.ResourceReport) { r.Peers = nil },
-		"peer conn":   func(r *v1alpha1.ResourceReport) { r.Peers = []v1alpha1.PeerReport{{Name: "b", Connection: "Connecting", Disk: "UpToDate", Role: "Primary"}} },
-		"peer disk":   func(r *v1alpha1.ResourceReport) { r.Peers = []v1alpha1.PeerReport{{Name: "b", Connection: "Connected", Disk: "Outdated", Role: "Primary"}} },
+		"peer conn": func(r *v1alpha1.ResourceReport) {
+			r.Peers = []v1alpha1.PeerReport{{Name: "b", Connection: "Connecting", Disk: "UpToDate", Role: "Primary"}}
+		},
+		"peer disk": func(r *v1alpha1.ResourceReport) {
+			r.Peers = []v1alpha1.PeerReport{{Name: "b", Connection: "Connected", Disk: "Outdated", Role: "Primary"}}
+		},
 	} {
 		cur := base
 		cur.Peers = append([]v1alpha1.PeerReport(nil), base.Peers...)
