@@ -1,0 +1,234 @@
+package failover
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/linstor-ha/linstor-ha/pkg/drbd/state"
+	"github.com/linstor-ha/linstor-ha/pkg/metadata"
+)
+
+// Refusal reasons, besides the Event reasons of package metadata.
+const (
+	RefusedNotSynced          = "NotSynced"
+	RefusedQuorumOff          = "QuorumNotConfigured"
+	RefusedNotEstablished     = "ResourceNotEstablished"
+	RefusedPeerMayStillWrite  = "PeerMayStillWrite"
+	RefusedOptOut             = "OptedOut"
+	RefusedNoController       = "NoController"
+	RefusedStillUsedElsewhere = "PodsStillRunning"
+)
+
+// Decide returns what to do now. It never acts on a resource that has no
+// quorum configured, that is still being created, or before the DRBD stream
+// and the Kubernetes caches are synced; it never deletes a pod that opted
+// out or has no controller to replace it.
+func Decide(in Input) Decision {
+	d := Decision{Lost: make(map[Key]time.Time)}
+	for i := range in.Volumes {
+		v := &in.Volumes[i]
+		if v.DRBD == nil {
+			continue
+		}
+		decidePeers(&in, v, &d)
+		decideOwnQuorum(&in, v, &d)
+	}
+	decideUntaint(&in, &d)
+	return d
+}
+
+// targetsOn returns the pods of v on node and its attachments there.
+func targetsOn(v *Volume, node string) ([]*Pod, []*Attachment) {
+	var pods []*Pod
+	var vas []*Attachment
+	for i := range v.Pods {
+		if v.Pods[i].Node == node {
+			pods = append(pods, &v.Pods[i])
+		}
+	}
+	for i := range v.Attachments {
+		if v.Attachments[i].Node == node {
+			vas = append(vas, &v.Attachments[i])
+		}
+	}
+	return pods, vas
+}
+
+// decidePeers handles peers of v that this node lost while the volume is in
+// use on their node.
+func decidePeers(in *Input, v *Volume, d *Decision) {
+	r := v.DRBD
+	for _, c := range r.Connections {
+		if c.Connected() {
+			continue
+		}
+		peer := in.PeerNode(c.Name)
+		if peer == "" || peer == in.Node {
+			continue
+		}
+		pods, vas := targetsOn(v, peer)
+		if len(pods) == 0 && len(vas) == 0 {
+			continue
+		}
+		refuse := func(reason, msg string) {
+			d.refuse(Refusal{Resource: r.Name, Node: peer, Reason: reason, Message: msg})
+		}
+		switch {
+		case !in.Synced:
+			refuse(RefusedNotSynced, "the DRBD state or the Kubernetes view is not complete yet")
+			continue
+		case !v.QuorumConfigured:
+			refuse(RefusedQuorumOff, fmt.Sprintf("resource %s runs without quorum: losing %s proves nothing", r.Name, peer))
+			continue
+		case !v.Established:
+			refuse(RefusedNotEstablished, fmt.Sprintf("resource %s never had an UpToDate replica here: it may still be being created", r.Name))
+			continue
+		case !r.CanPromote():
+			// This node cannot take over; another replica's sidecar
+			// may, and this one has nothing to prove.
+			continue
+		}
+		if why, ok := peerCannotWrite(in, r.Name, peer); !ok {
+			refuse(RefusedPeerMayStillWrite, fmt.Sprintf("%s is disconnected from %s but nothing shows it cannot write: %s", peer, in.Node, why))
+			continue
+		}
+		key := Key{Resource: r.Name, Node: peer}
+		since, seen := in.LostSince[key]
+		if !seen {
+			since = in.Now
+		}
+		d.Lost[key] = since
+		if due := since.Add(in.Timeout); in.Now.Before(due) {
+			d.wakeAt(due)
+			continue
+		}
+		failOver(in, v, peer, pods, vas, d)
+	}
+}
+
+// peerCannotWrite looks for evidence, besides this node's DRBD, that the
+// peer cannot write the resource: its node is NotReady, its report is gone
+// stale, or its report says it lost quorum. DRBD lets a partition with half
+// of the diskful replicas keep quorum through a tiebreaker, so may_promote
+// here alone does not prove the peer frozen.
+func peerCannotWrite(in *Input, resource, peer string) (string, bool) {
+	n, known := in.Nodes[peer]
+	switch {
+	case !known:
+		return "", true
+	case !n.Ready:
+		return "", true
+	case n.Report == nil:
+		return "", true
+	}
+	if q, ok := n.Report.Quorum[resource]; ok && !q {
+		return "", true
+	}
+	return "its node is Ready and its own report says it has quorum", false
+}
+
+func failOver(in *Input, v *Volume, peer string, pods []*Pod, vas []*Attachment, d *Decision) {
+	r := v.DRBD
+	node := in.Nodes[peer]
+	if !node.Tainted {
+		d.act(Action{Kind: TaintNode, Resource: r.Name, Node: peer, Reason: metadata.ReasonNodeTainted,
+			Message: fmt.Sprintf("DRBD on %s shows %s lost resource %s", in.Node, peer, r.Name)})
+	}
+	deletedAll := true
+	for _, p := range pods {
+		switch {
+		case p.OptOut:
+			deletedAll = false
+			d.refuse(Refusal{Resource: r.Name, Node: peer, Pod: p, Reason: RefusedOptOut, Message: "the pod opted out of fail-over"})
+		case !p.Controlled:
+			deletedAll = false
+			d.refuse(Refusal{Resource: r.Name, Node: peer, Pod: p, Reason: RefusedNoController, Message: "no controller would replace the pod; delete it yourself to move it"})
+		default:
+			d.act(Action{Kind: DeletePod, Resource: r.Name, Node: peer, Pod: p, GraceZero: !node.Ready, Reason: metadata.ReasonPodForceDeleted,
+				Message: fmt.Sprintf("DRBD on %s proves %s cannot write %s", in.Node, peer, r.Name)})
+		}
+	}
+	if !deletedAll {
+		// The attachment stays while a pod that stays uses it.
+		return
+	}
+	for _, va := range vas {
+		if !va.Deleting {
+			d.act(Action{Kind: DeleteAttachment, Resource: r.Name, Node: peer, Attachment: va.Name, Reason: metadata.ReasonVolumeAttachmentRemoved,
+				Message: fmt.Sprintf("volume %s is detachable from %s", v.PV, peer)})
+			continue
+		}
+		if va.AttacherFinalizer && !node.Ready {
+			d.act(Action{Kind: RemoveAttacherFinalizer, Resource: r.Name, Node: peer, Attachment: va.Name, Reason: metadata.ReasonVolumeAttachmentRemoved,
+				Message: fmt.Sprintf("%s is gone: the attacher cannot detach %s from it", peer, v.PV)})
+		}
+	}
+}
+
+// decideOwnQuorum handles a volume in use here whose quorum this node lost:
+// taint the node, evict the volume's local pods, and once they are gone
+// and I/O is frozen, demote so that the node can rejoin.
+func decideOwnQuorum(in *Input, v *Volume, d *Decision) {
+	r := v.DRBD
+	if !in.Synced || !v.QuorumConfigured || r.HasQuorum() || len(r.Devices) == 0 {
+		return
+	}
+	local, _ := targetsOn(v, in.Node)
+	if !r.InUse() && len(local) == 0 {
+		return
+	}
+	if !in.Nodes[in.Node].Tainted && !slices.ContainsFunc(d.Actions, func(a Action) bool { return a.Kind == TaintNode && a.Node == in.Node }) {
+		d.act(Action{Kind: TaintNode, Resource: r.Name, Node: in.Node, Reason: metadata.ReasonQuorumLost,
+			Message: fmt.Sprintf("%s lost quorum for %s", in.Node, r.Name)})
+	}
+	remaining := 0
+	for _, p := range local {
+		if p.Terminating {
+			remaining++
+			continue
+		}
+		switch {
+		case p.OptOut:
+			remaining++
+			d.refuse(Refusal{Resource: r.Name, Node: in.Node, Pod: p, Reason: RefusedOptOut, Message: "the pod opted out of fail-over"})
+		case !p.Controlled:
+			remaining++
+			d.refuse(Refusal{Resource: r.Name, Node: in.Node, Pod: p, Reason: RefusedNoController, Message: "no controller would replace the pod"})
+		default:
+			remaining++
+			d.act(Action{Kind: EvictPod, Resource: r.Name, Node: in.Node, Pod: p, Reason: metadata.ReasonPodEvicted,
+				Message: fmt.Sprintf("%s lost quorum for %s: its I/O is frozen here", in.Node, r.Name)})
+		}
+	}
+	if remaining == 0 && r.Role == state.RolePrimary && r.IOSuspended() {
+		d.act(Action{Kind: Demote, Resource: r.Name, Node: in.Node, Reason: metadata.ReasonResourceDemoted,
+			Message: fmt.Sprintf("no pod uses %s here any more: demoting it so that %s can rejoin", r.Name, in.Node)})
+	}
+}
+
+// decideUntaint removes this node's taint once every resource with quorum
+// configured has had quorum here for the hysteresis, so that a flapping
+// link does not flap the taint.
+func decideUntaint(in *Input, d *Decision) {
+	if !in.Synced || !in.Nodes[in.Node].Tainted {
+		return
+	}
+	for i := range in.Volumes {
+		v := &in.Volumes[i]
+		if v.DRBD != nil && v.QuorumConfigured && !v.DRBD.HasQuorum() {
+			return
+		}
+	}
+	since := in.HealthySince
+	if since.IsZero() {
+		since = in.Now
+	}
+	d.HealthySince = since
+	if due := since.Add(in.Hysteresis); in.Now.Before(due) {
+		d.wakeAt(due)
+		return
+	}
+	d.act(Action{Kind: UntaintNode, Node: in.Node, Reason: metadata.ReasonNodeUntainted,
+		Message: fmt.Sprintf("%s has quorum for every resource again", in.Node)})
+}

@@ -1,0 +1,74 @@
+package failover
+
+import (
+	"time"
+)
+
+// ActionKind is what the executor is asked to do.
+type ActionKind string
+
+// The actions.
+const (
+	// TaintNode puts the lost-quorum NoSchedule taint on Node.
+	TaintNode ActionKind = "TaintNode"
+	// UntaintNode removes it.
+	UntaintNode ActionKind = "UntaintNode"
+	// DeletePod deletes Pod with a UID precondition; GraceZero forces it
+	// when no kubelet can confirm the deletion.
+	DeletePod ActionKind = "DeletePod"
+	// EvictPod evicts Pod through the eviction API.
+	EvictPod ActionKind = "EvictPod"
+	// DeleteAttachment deletes the VolumeAttachment Attachment.
+	DeleteAttachment ActionKind = "DeleteAttachment"
+	// RemoveAttacherFinalizer lets a deleted VolumeAttachment go when the
+	// attacher cannot finish because its node is gone.
+	RemoveAttacherFinalizer ActionKind = "RemoveAttacherFinalizer"
+	// Demote runs `drbdsetup secondary --force` for Resource.
+	Demote ActionKind = "Demote"
+)
+
+// Action is one thing to do, with the reason and message of its Event.
+type Action struct {
+	Kind       ActionKind
+	Resource   string
+	Node       string
+	Pod        *Pod
+	Attachment string
+	GraceZero  bool
+	Reason     string
+	Message    string
+}
+
+// Refusal is a fail-over the sidecar will not do, and why; it becomes an
+// Event on the pod (or node) and a metric.
+type Refusal struct {
+	Resource string
+	Node     string
+	Pod      *Pod
+	Reason   string
+	Message  string
+}
+
+// Decision is the outcome of Decide.
+type Decision struct {
+	Actions  []Action
+	Refusals []Refusal
+	// Lost are the lost peers to remember, with when they were first seen
+	// lost; the controller replaces its LostSince with it.
+	Lost map[Key]time.Time
+	// HealthySince is the new Input.HealthySince.
+	HealthySince time.Time
+	// NextCheck is when a waiting fail-over becomes due; zero when none
+	// waits.
+	NextCheck time.Time
+}
+
+func (d *Decision) act(a Action) { d.Actions = append(d.Actions, a) }
+
+func (d *Decision) refuse(r Refusal) { d.Refusals = append(d.Refusals, r) }
+
+func (d *Decision) wakeAt(t time.Time) {
+	if d.NextCheck.IsZero() || t.Before(d.NextCheck) {
+		d.NextCheck = t
+	}
+}

@@ -1,0 +1,99 @@
+package failover
+
+import (
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/linstor-ha/linstor-ha/pkg/drbd/state"
+)
+
+// Volume is one DRBD resource of this node and what Kubernetes runs on it.
+type Volume struct {
+	// DRBD is this node's view of the resource.
+	DRBD *state.Resource
+	// QuorumConfigured is true when the resource runs with quorum
+	// (drbdsetup show: options.quorum other than off). Without quorum a
+	// disconnected peer proves nothing.
+	QuorumConfigured bool
+	// Established is true once the sidecar has seen an UpToDate replica of
+	// the resource; a resource still being created is left alone.
+	Established bool
+	// PV is the PersistentVolume whose volume handle is the resource.
+	PV string
+	// Pods are the pods that use the volume, on any node.
+	Pods []Pod
+	// Attachments are the VolumeAttachments of the PV.
+	Attachments []Attachment
+}
+
+// Pod is a pod that uses a volume.
+type Pod struct {
+	Namespace, Name string
+	UID             types.UID
+	Node            string
+	// Controlled is true when a controller (StatefulSet, ReplicaSet, ...)
+	// owns the pod and will replace it.
+	Controlled bool
+	// OptOut is true when the pod asked not to be failed over.
+	OptOut bool
+	// Terminating is true once the pod has a deletion timestamp.
+	Terminating bool
+}
+
+// Attachment is a VolumeAttachment of a volume.
+type Attachment struct {
+	Name     string
+	Node     string
+	Attached bool
+	Deleting bool
+	// AttacherFinalizer is true while the external-attacher's finalizer
+	// holds the object.
+	AttacherFinalizer bool
+}
+
+// NodeState is what the cluster knows of a node.
+type NodeState struct {
+	// Ready is the node's Ready condition.
+	Ready bool
+	// Tainted is true when the node carries the lost-quorum taint.
+	Tainted bool
+	// Report is the node's replica report, if it is fresh and synced.
+	Report *PeerReport
+}
+
+// PeerReport is what a peer's own, fresh report says of its resources.
+type PeerReport struct {
+	// Quorum maps a resource to whether the peer has quorum for it.
+	Quorum map[string]bool
+}
+
+// Input is everything a decision depends on.
+type Input struct {
+	Now time.Time
+	// Node is this node.
+	Node string
+	// Synced is true when the DRBD stream and the Kubernetes caches are
+	// complete; before that the absence of something proves nothing.
+	Synced bool
+	// Timeout is how long a peer must stay lost before fail-over.
+	Timeout time.Duration
+	Volumes []Volume
+	Nodes   map[string]NodeState
+	// PeerNode maps a DRBD connection name to a Kubernetes node name.
+	PeerNode func(connection string) string
+	// Hysteresis is how long this node must have quorum everywhere before
+	// its taint goes.
+	Hysteresis time.Duration
+	// HealthySince is when this node was first seen with quorum for every
+	// resource, zero when it is not; the controller keeps it.
+	HealthySince time.Time
+	// LostSince holds when each lost peer was first seen lost (see Key);
+	// the controller keeps it and Decide reports which entries to keep.
+	LostSince map[Key]time.Time
+}
+
+// Key names a lost peer of a resource.
+type Key struct {
+	Resource, Node string
+}
