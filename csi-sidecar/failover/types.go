@@ -44,6 +44,7 @@ type Pod struct {
 // Attachment is a VolumeAttachment of a volume.
 type Attachment struct {
 	Name     string
+	UID      types.UID
 	Node     string
 	Attached bool
 	Deleting bool

@@ -1,0 +1,192 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/container-storage-interface/spec/lib/go/csi"
+	"github.com/kubernetes-csi/csi-lib-utils/connection"
+	"github.com/kubernetes-csi/csi-lib-utils/rpc"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/klog/v2"
+	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/linstor-ha/linstor-ha/csi-sidecar/clusterview"
+	"github.com/linstor-ha/linstor-ha/csi-sidecar/failover"
+	"github.com/linstor-ha/linstor-ha/csi-sidecar/metrics"
+	"github.com/linstor-ha/linstor-ha/csi-sidecar/report"
+	"github.com/linstor-ha/linstor-ha/pkg/apis/linstorha/v1alpha1"
+	"github.com/linstor-ha/linstor-ha/pkg/drbd/runner"
+	"github.com/linstor-ha/linstor-ha/pkg/drbd/state"
+)
+
+// ConnectCSI connects to the CSI driver, retrying while its socket is
+// missing, waits until it is ready, and checks that it is the driver this
+// sidecar serves.
+func ConnectCSI(ctx context.Context, o *Options) (*grpc.ClientConn, string, error) {
+	logger := klog.FromContext(ctx)
+	var conn *grpc.ClientConn
+	for {
+		var err error
+		conn, err = connection.Connect(ctx, o.CSIAddress, nil, connection.WithTimeout(10*time.Second))
+		if err == nil {
+			break
+		}
+		logger.Error(err, "Failed to connect to the CSI driver, retrying", "csiAddress", o.CSIAddress)
+		select {
+		case <-ctx.Done():
+			return nil, "", ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
+	if err := rpc.ProbeForever(ctx, conn, 10*time.Second); err != nil {
+		conn.Close()
+		return nil, "", fmt.Errorf("failed to probe the CSI driver at %s: %w", o.CSIAddress, err)
+	}
+	name, err := rpc.GetDriverName(ctx, conn)
+	if err != nil {
+		conn.Close()
+		return nil, "", fmt.Errorf("failed to get the CSI driver's name: %w", err)
+	}
+	if name != o.DriverName {
+		conn.Close()
+		return nil, "", fmt.Errorf("the CSI driver at %s is %q, not %q: this sidecar only serves %s", o.CSIAddress, name, o.DriverName, o.DriverName)
+	}
+	info, err := csi.NewNodeClient(conn).NodeGetInfo(ctx, &csi.NodeGetInfoRequest{})
+	if err != nil {
+		conn.Close()
+		return nil, "", fmt.Errorf("failed to get node info from the CSI driver: %w", err)
+	}
+	zone := info.GetAccessibleTopology().GetSegments()[corev1.LabelTopologyZone]
+	logger.Info("Connected to the CSI driver", "driver", name, "nodeID", info.GetNodeId(), "zone", zone)
+	return conn, zone, nil
+}
+
+// Run runs the sidecar until ctx ends.
+func Run(ctx context.Context, o *Options, zone string) error {
+	logger := klog.FromContext(ctx)
+	cfg, err := restConfig(o)
+	if err != nil {
+		return err
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("failed to create a Kubernetes client: %w", err)
+	}
+	scheme := runtime.NewScheme()
+	if err := v1alpha1.AddToScheme(scheme); err != nil {
+		return err
+	}
+	crClient, err := ctrlclient.New(cfg, ctrlclient.Options{Scheme: scheme})
+	if err != nil {
+		return fmt.Errorf("failed to create the report client: %w", err)
+	}
+	m := metrics.New()
+	store := state.NewStore()
+
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
+	defer broadcaster.Shutdown()
+	recorder := broadcaster.NewRecorder(clientgoscheme.Scheme, corev1.EventSource{Component: "linstor-ha-sidecar", Host: o.NodeName})
+
+	var ctrl *failover.Controller
+	view, err := clusterview.New(client, o.NodeName, func() { ctrl.Trigger() })
+	if err != nil {
+		return err
+	}
+	ctrl = failover.NewController(failover.ControllerOptions{
+		Node: o.NodeName, Drbdsetup: o.Drbdsetup, Timeout: o.FailOverTimeout, Hysteresis: o.GracePeriod,
+		ReportStaleAfter: o.ReportStaleAfter, DryRun: o.DryRun, PeerNode: o.PeerNode,
+	}, store, view, crClient, &failover.Executor{Client: client, Drbdsetup: o.Drbdsetup}, recorder, m)
+	publisher := report.NewPublisher(report.Options{
+		NodeName: o.NodeName, Zone: zone, Heartbeat: o.ReportHeartbeat,
+		OnWrite: func(err error) {
+			if err != nil {
+				m.APIErrors.WithLabelValues("WriteReport").Inc()
+			}
+		},
+	}, crClient, store)
+	follow := runner.New(runner.Options{
+		Drbdsetup: o.Drbdsetup,
+		OnChange: func(names []string) {
+			publisher.Changed(names)
+			ctrl.Trigger()
+		},
+		OnParseError: func(string, error) { m.ParseErrors.Inc() },
+		OnRestart: func(error) {
+			m.DrbdsetupRestarts.Inc()
+			publisher.Changed(nil)
+			ctrl.Trigger()
+		},
+	}, store)
+
+	g, ctx := errgroup.WithContext(ctx)
+	view.Start(ctx)
+	g.Go(func() error { return follow.Run(ctx) })
+	g.Go(func() error { return publisher.Run(ctx) })
+	g.Go(func() error { return ctrl.Run(ctx) })
+	if o.HTTPEndpoint != "" {
+		srv := &http.Server{Addr: o.HTTPEndpoint, Handler: mux(m, store, view), ReadHeaderTimeout: 5 * time.Second}
+		g.Go(func() error {
+			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("failed to serve %s: %w", o.HTTPEndpoint, err)
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-ctx.Done()
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return srv.Shutdown(sctx)
+		})
+	}
+	logger.Info("Sidecar running", "node", o.NodeName, "zone", zone, "failOverTimeout", o.FailOverTimeout, "dryRun", o.DryRun)
+	err = g.Wait()
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+func mux(m *metrics.Metrics, store *state.Store, view *clusterview.View) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !store.Synced() || !view.Synced() {
+			http.Error(w, "DRBD state or cluster view not synced", http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	return mux
+}
+
+func restConfig(o *Options) (*rest.Config, error) {
+	var cfg *rest.Config
+	var err error
+	if o.Kubeconfig != "" {
+		cfg, err = clientcmd.BuildConfigFromFlags("", o.Kubeconfig)
+	} else {
+		cfg, err = rest.InClusterConfig()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("failed to load the Kubernetes client configuration: %w", err)
+	}
+	cfg.QPS, cfg.Burst = float32(o.KubeAPIQPS), o.KubeAPIBurst
+	cfg.UserAgent = "linstor-ha-sidecar/" + o.NodeName
+	return cfg, nil
+}

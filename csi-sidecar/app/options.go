@@ -1,0 +1,89 @@
+// Package app wires the sidecar together: the CSI driver connection, the
+// DRBD stream, the replica report, the cluster view and the fail-over
+// controller, with metrics and health endpoints.
+package app
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/linstor-ha/linstor-ha/pkg/metadata"
+)
+
+// Options are the sidecar's flags.
+type Options struct {
+	CSIAddress       string
+	DriverName       string
+	NodeName         string
+	Kubeconfig       string
+	Drbdsetup        string
+	FailOverTimeout  time.Duration
+	GracePeriod      time.Duration
+	Hysteresis       time.Duration
+	ReportHeartbeat  time.Duration
+	ReportStaleAfter time.Duration
+	DryRun           bool
+	HTTPEndpoint     string
+	KubeAPIQPS       float64
+	KubeAPIBurst     int
+	// NodeNameMap maps DRBD connection names to node names where they
+	// differ ("conn=node,conn2=node2").
+	NodeNameMap map[string]string
+	nodeNameMap string
+}
+
+// AddFlags registers the options on fs, with their defaults.
+func (o *Options) AddFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.CSIAddress, "csi-address", "/csi/csi.sock", "Address of the CSI driver socket.")
+	fs.StringVar(&o.DriverName, "driver-name", metadata.DriverName, "CSI driver the sidecar serves; it refuses to start next to another one.")
+	fs.StringVar(&o.NodeName, "node-name", os.Getenv("NODE_NAME"), "Name of this node (default $NODE_NAME).")
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", "", "Kubeconfig file; in-cluster configuration when empty.")
+	fs.StringVar(&o.Drbdsetup, "drbdsetup", "drbdsetup", "drbdsetup binary.")
+	fs.DurationVar(&o.FailOverTimeout, "fail-over-timeout", 5*time.Second, "How long a peer must stay lost before its pods are failed over.")
+	fs.DurationVar(&o.GracePeriod, "grace-period", 2*time.Second, "How long this node must have quorum everywhere again before its taint goes.")
+	fs.DurationVar(&o.ReportHeartbeat, "report-heartbeat", 5*time.Second, "How often the replica report is confirmed when nothing changes.")
+	fs.DurationVar(&o.ReportStaleAfter, "report-stale-after", 15*time.Second, "Age after which a peer's replica report no longer counts.")
+	fs.BoolVar(&o.DryRun, "dry-run", false, "Log and record Events of what would be done, change nothing.")
+	fs.StringVar(&o.HTTPEndpoint, "http-endpoint", ":9811", "Address of /metrics, /healthz and /readyz; empty disables it.")
+	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", 20, "QPS towards the API server.")
+	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", 40, "Burst towards the API server.")
+	fs.StringVar(&o.nodeNameMap, "node-name-map", "", "DRBD connection name to node name where they differ: conn=node,conn2=node2.")
+}
+
+// Complete checks the options and derives what the flags leave implicit.
+func (o *Options) Complete() error {
+	var errs []error
+	if o.NodeName == "" {
+		errs = append(errs, errors.New("--node-name (or $NODE_NAME) is required"))
+	}
+	if o.FailOverTimeout < 0 || o.GracePeriod < 0 {
+		errs = append(errs, errors.New("--fail-over-timeout and --grace-period must not be negative"))
+	}
+	if o.ReportHeartbeat <= 0 || o.ReportStaleAfter <= o.ReportHeartbeat {
+		errs = append(errs, errors.New("--report-stale-after must be longer than --report-heartbeat, which must be positive"))
+	}
+	o.NodeNameMap = map[string]string{}
+	if o.nodeNameMap != "" {
+		for _, pair := range strings.Split(o.nodeNameMap, ",") {
+			conn, node, ok := strings.Cut(pair, "=")
+			if !ok || conn == "" || node == "" {
+				errs = append(errs, fmt.Errorf("--node-name-map: %q is not conn=node", pair))
+				continue
+			}
+			o.NodeNameMap[conn] = node
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// PeerNode maps a DRBD connection name to a node name.
+func (o *Options) PeerNode(conn string) string {
+	if n, ok := o.NodeNameMap[conn]; ok {
+		return n
+	}
+	return conn
+}

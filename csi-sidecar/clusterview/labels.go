@@ -1,0 +1,5 @@
+package clusterview
+
+import "k8s.io/apimachinery/pkg/labels"
+
+var labelsEverything = labels.Everything()

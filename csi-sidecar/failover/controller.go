@@ -1,0 +1,306 @@
+package failover
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"slices"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/klog/v2"
+	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/linstor-ha/linstor-ha/csi-sidecar/clusterview"
+	"github.com/linstor-ha/linstor-ha/csi-sidecar/metrics"
+	"github.com/linstor-ha/linstor-ha/pkg/apis/linstorha/v1alpha1"
+	"github.com/linstor-ha/linstor-ha/pkg/drbd/drbdjson"
+	"github.com/linstor-ha/linstor-ha/pkg/drbd/state"
+	"github.com/linstor-ha/linstor-ha/pkg/metadata"
+)
+
+// ControllerOptions configure a Controller.
+type ControllerOptions struct {
+	Node string
+	// Drbdsetup runs `show --json` and demotions.
+	Drbdsetup string
+	// Timeout is the fail-over timeout; Hysteresis delays removing this
+	// node's taint; ReportStaleAfter is when a peer's report no longer
+	// counts.
+	Timeout, Hysteresis, ReportStaleAfter time.Duration
+	// DryRun records what would be done and does nothing.
+	DryRun bool
+	// PeerNode maps a DRBD connection name to a node name.
+	PeerNode func(string) string
+}
+
+// Controller turns DRBD and cluster changes into decisions and actions. It
+// runs one evaluation at a time, triggered by events, never by polling.
+type Controller struct {
+	opts     ControllerOptions
+	store    *state.Store
+	view     *clusterview.View
+	reports  ctrlclient.Reader
+	executor *Executor
+	recorder record.EventRecorder
+	metrics  *metrics.Metrics
+
+	trigger chan struct{}
+
+	mu          sync.Mutex
+	quorum      map[string]bool // resource -> quorum configured
+	established map[string]bool
+	lostSince   map[Key]time.Time
+	healthy     time.Time
+	done        map[string]bool // actions done for the current need
+	refused     map[string]bool // refusals already recorded
+}
+
+// NewController returns a controller.
+func NewController(opts ControllerOptions, store *state.Store, view *clusterview.View, reports ctrlclient.Reader,
+	executor *Executor, recorder record.EventRecorder, m *metrics.Metrics) *Controller {
+	return &Controller{
+		opts: opts, store: store, view: view, reports: reports, executor: executor, recorder: recorder, metrics: m,
+		trigger: make(chan struct{}, 1), quorum: map[string]bool{}, established: map[string]bool{},
+		lostSince: map[Key]time.Time{}, done: map[string]bool{}, refused: map[string]bool{},
+	}
+}
+
+// Trigger asks for an evaluation; it never blocks.
+func (c *Controller) Trigger() {
+	select {
+	case c.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// Run evaluates whenever triggered or when a waiting fail-over is due.
+func (c *Controller) Run(ctx context.Context) error {
+	var due <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.trigger:
+		case <-due:
+		}
+		next := c.evaluate(ctx)
+		due = nil
+		if !next.IsZero() {
+			due = time.After(time.Until(next))
+		}
+	}
+}
+
+// evaluate gathers the input, decides and acts; it returns when to look
+// again even without a trigger.
+func (c *Controller) evaluate(ctx context.Context) time.Time {
+	logger := klog.FromContext(ctx)
+	in := c.input(ctx)
+	d := Decide(in)
+	c.mu.Lock()
+	c.lostSince, c.healthy = d.Lost, d.HealthySince
+	c.mu.Unlock()
+
+	needed := map[string]bool{}
+	for _, a := range d.Actions {
+		key := actionKey(a)
+		needed[key] = true
+		if c.done[key] {
+			continue
+		}
+		if c.opts.DryRun {
+			logger.Info("Dry run: would act", "action", a.Kind, "node", a.Node, "resource", a.Resource, "message", a.Message)
+			c.event(a.Pod, a.Node, corev1.EventTypeNormal, metadata.ReasonFailOverDryRun, fmt.Sprintf("would %s: %s", a.Kind, a.Message))
+			c.metrics.Actions.WithLabelValues(string(a.Kind), "dry-run").Inc()
+			c.done[key] = true
+			continue
+		}
+		if err := c.executor.Do(ctx, a); err != nil {
+			logger.Error(err, "Failed to act", "action", a.Kind, "node", a.Node, "resource", a.Resource)
+			c.metrics.Actions.WithLabelValues(string(a.Kind), "failed").Inc()
+			c.metrics.APIErrors.WithLabelValues(string(a.Kind)).Inc()
+			c.Trigger()
+			continue
+		}
+		logger.Info("Acted", "action", a.Kind, "node", a.Node, "resource", a.Resource, "message", a.Message)
+		c.metrics.Actions.WithLabelValues(string(a.Kind), "done").Inc()
+		if since, ok := in.LostSince[Key{Resource: a.Resource, Node: a.Node}]; ok && a.Kind == DeletePod {
+			c.metrics.DetectionToAction.Observe(time.Since(since).Seconds())
+		}
+		c.event(a.Pod, a.Node, corev1.EventTypeNormal, a.Reason, a.Message)
+		c.done[key] = true
+	}
+	for key := range c.done {
+		if !needed[key] {
+			delete(c.done, key)
+		}
+	}
+	refusedNow := map[string]bool{}
+	for _, r := range d.Refusals {
+		key := r.Reason + "/" + r.Resource + "/" + r.Node + "/" + podUID(r.Pod)
+		refusedNow[key] = true
+		if c.refused[key] {
+			continue
+		}
+		logger.Info("Not failing over", "reason", r.Reason, "node", r.Node, "resource", r.Resource, "message", r.Message)
+		c.metrics.Refusals.WithLabelValues(r.Reason).Inc()
+		c.event(r.Pod, r.Node, corev1.EventTypeWarning, metadata.ReasonFailOverRefused, r.Reason+": "+r.Message)
+	}
+	c.refused = refusedNow
+	return d.NextCheck
+}
+
+func actionKey(a Action) string {
+	return string(a.Kind) + "/" + a.Resource + "/" + a.Node + "/" + podUID(a.Pod) + "/" + a.Attachment
+}
+
+func podUID(p *Pod) string {
+	if p == nil {
+		return ""
+	}
+	return string(p.UID)
+}
+
+// event records an Event on the pod, or else on the node.
+func (c *Controller) event(p *Pod, node, typ, reason, msg string) {
+	var obj runtime.Object = &corev1.ObjectReference{Kind: "Node", Name: node, UID: types.UID(node), APIVersion: "v1"}
+	if p != nil {
+		obj = &corev1.ObjectReference{Kind: "Pod", Namespace: p.Namespace, Name: p.Name, UID: p.UID, APIVersion: "v1"}
+	}
+	c.recorder.Event(obj, typ, reason, msg)
+}
+
+// input gathers everything Decide needs.
+func (c *Controller) input(ctx context.Context) Input {
+	c.mu.Lock()
+	lost := c.lostSince
+	healthy := c.healthy
+	c.mu.Unlock()
+	in := Input{
+		Now: time.Now(), Node: c.opts.Node, Synced: c.store.Synced() && c.view.Synced(),
+		Timeout: c.opts.Timeout, Hysteresis: c.opts.Hysteresis, PeerNode: c.opts.PeerNode,
+		LostSince: lost, HealthySince: healthy, Nodes: map[string]NodeState{},
+	}
+	localPods := c.view.LocalPods()
+	peerPods := map[string][]*corev1.Pod{}
+	for _, r := range c.store.List() {
+		if r.UpToDate() || len(r.UpToDatePeers()) > 0 {
+			c.established[r.Name] = true
+		}
+		v := Volume{DRBD: r, QuorumConfigured: c.quorumConfigured(ctx, r.Name), Established: c.established[r.Name]}
+		pv := c.view.PV(r.Name)
+		if pv != nil {
+			v.PV = pv.Name
+			for _, va := range c.view.Attachments(pv.Name) {
+				v.Attachments = append(v.Attachments, Attachment{
+					Name: va.Name, UID: va.UID, Node: va.Spec.NodeName, Attached: va.Status.Attached,
+					Deleting: va.DeletionTimestamp != nil, AttacherFinalizer: slices.Contains(va.Finalizers, AttacherFinalizer),
+				})
+			}
+			if ref := pv.Spec.ClaimRef; ref != nil {
+				pods := localPods
+				if r.CanPromote() {
+					// Only a node that may take over looks at the pods
+					// of its lost peers.
+					for _, conn := range r.DisconnectedPeers() {
+						peer := c.opts.PeerNode(conn.Name)
+						if _, ok := peerPods[peer]; !ok && peer != c.opts.Node {
+							list, err := c.view.PodsOn(ctx, peer)
+							if err != nil {
+								klog.FromContext(ctx).Error(err, "Failed to list pods", "node", peer)
+								c.metrics.APIErrors.WithLabelValues("ListPods").Inc()
+								in.Synced = false
+							}
+							peerPods[peer] = list
+						}
+						pods = append(pods, peerPods[peer]...)
+					}
+				}
+				for _, p := range pods {
+					if clusterview.UsesClaim(p, ref.Namespace, ref.Name) {
+						v.Pods = append(v.Pods, podOf(p))
+					}
+				}
+			}
+		}
+		in.Volumes = append(in.Volumes, v)
+		for _, conn := range r.Connections {
+			c.nodeState(ctx, in.Nodes, c.opts.PeerNode(conn.Name))
+		}
+	}
+	c.nodeState(ctx, in.Nodes, c.opts.Node)
+	return in
+}
+
+func podOf(p *corev1.Pod) Pod {
+	return Pod{
+		Namespace: p.Namespace, Name: p.Name, UID: p.UID, Node: p.Spec.NodeName,
+		Controlled:  metav1.GetControllerOf(p) != nil,
+		OptOut:      metadata.IgnoresFailOver(p.Annotations),
+		Terminating: p.DeletionTimestamp != nil,
+	}
+}
+
+// nodeState adds what is known of a node: readiness, the taint, and its own
+// report if that is fresh and synced.
+func (c *Controller) nodeState(ctx context.Context, nodes map[string]NodeState, name string) {
+	if _, ok := nodes[name]; ok || name == "" {
+		return
+	}
+	n := c.view.Node(name)
+	if n == nil {
+		return
+	}
+	st := NodeState{Ready: nodeReady(n), Tainted: slices.ContainsFunc(n.Spec.Taints, isLostQuorumTaint)}
+	if name != c.opts.Node {
+		var rr v1alpha1.ReplicaReport
+		if err := c.reports.Get(ctx, ctrlclient.ObjectKey{Name: name}, &rr); err == nil &&
+			rr.Status.Synced && time.Since(rr.Status.HeartbeatTime.Time) < c.opts.ReportStaleAfter {
+			st.Report = &PeerReport{Quorum: map[string]bool{}}
+			for _, res := range rr.Status.Resources {
+				st.Report.Quorum[res.Name] = res.Quorum
+			}
+		}
+	}
+	nodes[name] = st
+}
+
+func nodeReady(n *corev1.Node) bool {
+	for _, cond := range n.Status.Conditions {
+		if cond.Type == corev1.NodeReady {
+			return cond.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// quorumConfigured tells whether the resource runs with quorum, from
+// drbdsetup show. A resource it does not know yet makes it read the options
+// of every resource at once; a failure is retried next time, and until then
+// the resource counts as without quorum: nothing happens to it.
+func (c *Controller) quorumConfigured(ctx context.Context, resource string) bool {
+	if q, ok := c.quorum[resource]; ok {
+		return q
+	}
+	out, err := exec.CommandContext(ctx, c.opts.Drbdsetup, "show", "--json").Output()
+	if err != nil {
+		klog.FromContext(ctx).Error(err, "Failed to read the resource options", "resource", resource)
+		return false
+	}
+	var show []drbdjson.ShowResource
+	if err := json.Unmarshal(out, &show); err != nil {
+		klog.FromContext(ctx).Error(err, "Failed to parse drbdsetup show --json")
+		return false
+	}
+	for _, r := range show {
+		c.quorum[r.Resource] = r.Options.Quorum != "" && r.Options.Quorum != "off"
+	}
+	return c.quorum[resource]
+}

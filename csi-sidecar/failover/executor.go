@@ -1,0 +1,141 @@
+package failover
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
+
+	"github.com/linstor-ha/linstor-ha/pkg/metadata"
+)
+
+// AttacherFinalizer is the finalizer the external-attacher puts on the
+// VolumeAttachments of the driver.
+const AttacherFinalizer = "external-attacher/linstor-csi-linbit-com"
+
+// Executor performs actions against the API server and DRBD.
+type Executor struct {
+	Client kubernetes.Interface
+	// Drbdsetup is the drbdsetup binary used to demote.
+	Drbdsetup string
+}
+
+// Do performs one action. Actions are idempotent: an object that is already
+// gone, or a taint that is already there, is success.
+func (e *Executor) Do(ctx context.Context, a Action) error {
+	var err error
+	switch a.Kind {
+	case TaintNode:
+		err = e.setTaint(ctx, a.Node, true)
+	case UntaintNode:
+		err = e.setTaint(ctx, a.Node, false)
+	case DeletePod:
+		err = e.deletePod(ctx, a.Pod, a.GraceZero)
+	case EvictPod:
+		err = e.evictPod(ctx, a.Pod)
+	case DeleteAttachment:
+		err = e.Client.StorageV1().VolumeAttachments().Delete(ctx, a.Attachment, metav1.DeleteOptions{})
+	case RemoveAttacherFinalizer:
+		err = e.removeFinalizer(ctx, a.Attachment)
+	case Demote:
+		err = e.demote(ctx, a.Resource)
+	default:
+		return fmt.Errorf("unknown action %q", a.Kind)
+	}
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// setTaint adds or removes the lost-quorum NoSchedule taint.
+func (e *Executor) setTaint(ctx context.Context, node string, on bool) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		n, err := e.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		has := slices.ContainsFunc(n.Spec.Taints, isLostQuorumTaint)
+		if has == on {
+			return nil
+		}
+		if on {
+			now := metav1.Now()
+			n.Spec.Taints = append(n.Spec.Taints, corev1.Taint{Key: metadata.TaintLostQuorum, Effect: corev1.TaintEffectNoSchedule, TimeAdded: &now})
+		} else {
+			n.Spec.Taints = slices.DeleteFunc(n.Spec.Taints, isLostQuorumTaint)
+		}
+		_, err = e.Client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{})
+		return err
+	})
+}
+
+func isLostQuorumTaint(t corev1.Taint) bool {
+	return t.Key == metadata.TaintLostQuorum && t.Effect == corev1.TaintEffectNoSchedule
+}
+
+// deletePod deletes exactly the pod that was decided on: the UID
+// precondition makes a replacement with the same name safe.
+func (e *Executor) deletePod(ctx context.Context, p *Pod, graceZero bool) error {
+	opts := metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: ptr.To(p.UID)}}
+	if graceZero {
+		opts.GracePeriodSeconds = ptr.To[int64](0)
+	}
+	err := e.Client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, opts)
+	if apierrors.IsConflict(err) {
+		// The UID differs: the pod was already replaced.
+		return nil
+	}
+	return err
+}
+
+func (e *Executor) evictPod(ctx context.Context, p *Pod) error {
+	ev := &policyv1.Eviction{
+		ObjectMeta:    metav1.ObjectMeta{Namespace: p.Namespace, Name: p.Name},
+		DeleteOptions: &metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: ptr.To(p.UID)}},
+	}
+	err := e.Client.PolicyV1().Evictions(p.Namespace).Evict(ctx, ev)
+	if apierrors.IsConflict(err) {
+		return nil
+	}
+	return err
+}
+
+// removeFinalizer removes the external-attacher's finalizer, with a test on
+// the current list so that a concurrent change is not overwritten.
+func (e *Executor) removeFinalizer(ctx context.Context, name string) error {
+	va, err := e.Client.StorageV1().VolumeAttachments().Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	i := slices.Index(va.Finalizers, AttacherFinalizer)
+	if i < 0 {
+		return nil
+	}
+	patch, _ := json.Marshal([]map[string]any{
+		{"op": "test", "path": fmt.Sprintf("/metadata/finalizers/%d", i), "value": AttacherFinalizer},
+		{"op": "remove", "path": fmt.Sprintf("/metadata/finalizers/%d", i)},
+	})
+	_, err = e.Client.StorageV1().VolumeAttachments().Patch(ctx, name, types.JSONPatchType, patch, metav1.PatchOptions{})
+	return err
+}
+
+// demote forces the resource to Secondary; its frozen I/O then fails, which
+// lets the node rejoin once quorum is back.
+func (e *Executor) demote(ctx context.Context, resource string) error {
+	out, err := exec.CommandContext(ctx, e.Drbdsetup, "secondary", "--force", resource).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("drbdsetup secondary --force %s: %w: %s", resource, err, out)
+	}
+	return nil
+}

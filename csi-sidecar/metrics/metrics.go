@@ -1,0 +1,61 @@
+// Package metrics defines the sidecar's Prometheus metrics.
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the sidecar's metrics, registered on their own registry.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	// Actions counts fail-over actions by kind and result (done, failed,
+	// dry-run).
+	Actions *prometheus.CounterVec
+	// Refusals counts fail-overs not done, by reason.
+	Refusals *prometheus.CounterVec
+	// DetectionToAction is the time from DRBD showing a peer lost to the
+	// fail-over's actions being done.
+	DetectionToAction prometheus.Histogram
+	// Resources counts the node's DRBD resources by health.
+	Resources *prometheus.GaugeVec
+	// ParseErrors counts skipped events2 lines.
+	ParseErrors prometheus.Counter
+	// DrbdsetupRestarts counts restarts of drbdsetup events2.
+	DrbdsetupRestarts prometheus.Counter
+	// APIErrors counts failed API requests by operation.
+	APIErrors *prometheus.CounterVec
+}
+
+// New creates and registers the metrics.
+func New() *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		Actions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "linstor_ha_failover_actions_total", Help: "Fail-over actions by kind and result.",
+		}, []string{"kind", "result"}),
+		Refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "linstor_ha_failover_refusals_total", Help: "Fail-overs not done, by reason.",
+		}, []string{"reason"}),
+		DetectionToAction: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "linstor_ha_failover_detection_to_action_seconds",
+			Help:    "Time from DRBD showing a peer lost to the fail-over actions done.",
+			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120},
+		}),
+		Resources: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "linstor_ha_drbd_resources", Help: "DRBD resources of the node by health.",
+		}, []string{"state"}),
+		ParseErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "linstor_ha_events2_parse_errors_total", Help: "drbdsetup events2 lines skipped as malformed.",
+		}),
+		DrbdsetupRestarts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "linstor_ha_drbdsetup_restarts_total", Help: "Restarts of drbdsetup events2.",
+		}),
+		APIErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "linstor_ha_api_errors_total", Help: "Failed Kubernetes API requests by operation.",
+		}, []string{"operation"}),
+	}
+	m.Registry.MustRegister(m.Actions, m.Refusals, m.DetectionToAction, m.Resources, m.ParseErrors, m.DrbdsetupRestarts, m.APIErrors,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}
