@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -259,6 +260,12 @@ func (c *Controller) nodeState(ctx context.Context, nodes map[string]NodeState, 
 		return
 	}
 	st := NodeState{Ready: nodeReady(n), Tainted: slices.ContainsFunc(n.Spec.Taints, isLostQuorumTaint)}
+	prefix := UniqueVolumeName("")
+	for _, v := range n.Status.VolumesInUse {
+		if handle, ok := strings.CutPrefix(string(v), prefix); ok {
+			st.VolumesInUse = append(st.VolumesInUse, handle)
+		}
+	}
 	if name != c.opts.Node {
 		var rr v1alpha1.ReplicaReport
 		if err := c.reports.Get(ctx, ctrlclient.ObjectKey{Name: name}, &rr); err == nil &&

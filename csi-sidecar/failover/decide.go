@@ -89,10 +89,8 @@ func decidePeers(in *Input, v *Volume, d *Decision) {
 			// may, and this one has nothing to prove.
 			continue
 		}
-		if why, ok := peerCannotWrite(in, r.Name, peer); !ok {
-			refuse(RefusedPeerMayStillWrite, fmt.Sprintf("%s is disconnected from %s but nothing shows it cannot write: %s", peer, in.Node, why))
-			continue
-		}
+		// The timeout runs from DRBD's detection, while the evidence
+		// below may still be on its way.
 		key := Key{Resource: r.Name, Node: peer}
 		since, seen := in.LostSince[key]
 		if !seen {
@@ -101,6 +99,10 @@ func decidePeers(in *Input, v *Volume, d *Decision) {
 		d.Lost[key] = since
 		if due := since.Add(in.Timeout); in.Now.Before(due) {
 			d.wakeAt(due)
+			continue
+		}
+		if why, ok := peerCannotWrite(in, r.Name, peer); !ok {
+			refuse(RefusedPeerMayStillWrite, fmt.Sprintf("%s is disconnected from %s but nothing shows it cannot write: %s", peer, in.Node, why))
 			continue
 		}
 		failOver(in, v, peer, pods, vas, d)
@@ -152,6 +154,10 @@ func failOver(in *Input, v *Volume, peer string, pods []*Pod, vas []*Attachment,
 	if !deletedAll {
 		// The attachment stays while a pod that stays uses it.
 		return
+	}
+	if !node.Ready && slices.Contains(node.VolumesInUse, r.Name) {
+		d.act(Action{Kind: ReleaseVolume, Resource: r.Name, Node: peer, Reason: metadata.ReasonVolumeAttachmentRemoved,
+			Message: fmt.Sprintf("%s is gone: volume %s is not mounted there any more", peer, v.PV)})
 	}
 	for _, va := range vas {
 		if !va.Deleting {

@@ -105,6 +105,12 @@ func TestDecidePeerLost(t *testing.T) {
 			want: []string{"TaintNode node-a", "DeletePod node-a pg-0 grace=0", "DeleteAttachment node-a csi-1"},
 		},
 		{
+			name: "dead node still lists the volume in use: release it so it can be detached",
+			in: input(later, t0, map[string]failover.NodeState{"node-a": {VolumesInUse: []string{"r0", "other"}}, "node-b": {Ready: true}},
+				volume(survivor, []failover.Pod{appPod}, []failover.Attachment{appVA})),
+			want: []string{"TaintNode node-a", "DeletePod node-a pg-0 grace=0", "ReleaseVolume node-a", "DeleteAttachment node-a csi-1"},
+		},
+		{
 			name: "first seen lost: wait for the timeout",
 			in:   input(t0, time.Time{}, aDead, volume(survivor, []failover.Pod{appPod}, []failover.Attachment{appVA})),
 			wake: t0.Add(timeout),

@@ -25,6 +25,10 @@ const (
 	RemoveAttacherFinalizer ActionKind = "RemoveAttacherFinalizer"
 	// Demote runs `drbdsetup secondary --force` for Resource.
 	Demote ActionKind = "Demote"
+	// ReleaseVolume removes Resource's volume from the volumesInUse of a
+	// node whose kubelet is gone, so that the attach-detach controller
+	// detaches it now instead of waiting for an unmount that cannot come.
+	ReleaseVolume ActionKind = "ReleaseVolume"
 )
 
 // Action is one thing to do, with the reason and message of its Event.

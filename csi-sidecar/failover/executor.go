@@ -49,6 +49,8 @@ func (e *Executor) Do(ctx context.Context, a Action) error {
 		err = e.removeFinalizer(ctx, a.Attachment)
 	case Demote:
 		err = e.demote(ctx, a.Resource)
+	case ReleaseVolume:
+		err = e.releaseVolume(ctx, a.Node, a.Resource)
 	default:
 		return fmt.Errorf("unknown action %q", a.Kind)
 	}
@@ -138,4 +140,27 @@ func (e *Executor) demote(ctx context.Context, resource string) error {
 		return fmt.Errorf("drbdsetup secondary --force %s: %w: %s", resource, err, out)
 	}
 	return nil
+}
+
+// releaseVolume removes the driver's volume from a node's volumesInUse.
+func (e *Executor) releaseVolume(ctx context.Context, node, handle string) error {
+	unique := corev1.UniqueVolumeName(UniqueVolumeName(handle))
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		n, err := e.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(n.Status.VolumesInUse, unique) {
+			return nil
+		}
+		n.Status.VolumesInUse = slices.DeleteFunc(n.Status.VolumesInUse, func(v corev1.UniqueVolumeName) bool { return v == unique })
+		_, err = e.Client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{})
+		return err
+	})
+}
+
+// UniqueVolumeName is how the kubelet and the attach-detach controller name
+// a volume of the driver.
+func UniqueVolumeName(handle string) string {
+	return "kubernetes.io/csi/" + metadata.DriverName + "^" + handle
 }

@@ -61,6 +61,9 @@ type NodeState struct {
 	Tainted bool
 	// Report is the node's replica report, if it is fresh and synced.
 	Report *PeerReport
+	// VolumesInUse are the CSI volume handles of the driver that the
+	// node's status reports mounted.
+	VolumesInUse []string
 }
 
 // PeerReport is what a peer's own, fresh report says of its resources.

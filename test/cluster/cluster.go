@@ -93,6 +93,11 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if err := c.installStorage(ctx); err != nil {
 		return nil, err
 	}
+	if opts.Sidecar != "" {
+		if err := c.installCRDs(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if err := c.startAttacher(ctx); err != nil {
 		return nil, err
 	}
@@ -193,8 +198,10 @@ func (c *Cluster) checkRunning() error {
 		procs = append(procs, c.attach)
 	}
 	for _, n := range c.Nodes() {
-		if n.kwok != nil {
-			procs = append(procs, n.kwok)
+		for _, p := range []*process{n.kwok, n.sidecar} {
+			if p != nil {
+				procs = append(procs, p)
+			}
 		}
 	}
 	var errs []error

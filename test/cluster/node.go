@@ -30,9 +30,13 @@ type Node struct {
 	CSISocket string
 	// Drbdsetup runs drbdsetup against this node's view of the simulator.
 	Drbdsetup string
+	// SidecarHTTP is the address of the sidecar's metrics and health
+	// endpoints.
+	SidecarHTTP string
 
 	proxy   *apiProxy
 	kwok    *process
+	sidecar *process
 	kubelet *kubelet
 	csi     *csidriver.Server
 	up      bool
@@ -117,12 +121,65 @@ func (c *Cluster) startNode(ctx context.Context, n *Node) error {
 		return err
 	}
 	n.kubelet = startKubelet(n.Spec.Name, client, c.drbd, c.logger)
+	if c.opts.Sidecar != "" {
+		if err := c.startSidecar(n); err != nil {
+			return err
+		}
+	}
 	n.up = true
 	return nil
 }
 
+// startSidecar runs the node's csi-sidecar next to its CSI endpoint, with
+// its drbdsetup and through its API proxy, as the DaemonSet does.
+func (c *Cluster) startSidecar(n *Node) error {
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	args := append([]string{
+		"--csi-address=" + n.CSISocket,
+		"--node-name=" + n.Spec.Name,
+		"--kubeconfig=" + n.Kubeconfig,
+		"--drbdsetup=" + n.Drbdsetup,
+		"--http-endpoint=127.0.0.1:" + strconv.Itoa(port),
+	}, c.opts.SidecarArgs...)
+	n.SidecarHTTP = "127.0.0.1:" + strconv.Itoa(port)
+	n.sidecar, err = c.procs.start(c.Dir, "sidecar-"+n.Spec.Name, c.opts.Sidecar, args, nil)
+	return err
+}
+
+// StopSidecar kills a node's sidecar, as a crash of its container would.
+func (c *Cluster) StopSidecar(name string) error {
+	n, err := c.Node(name)
+	if err != nil {
+		return err
+	}
+	if n.sidecar != nil {
+		n.sidecar.kill()
+		n.sidecar = nil
+	}
+	return nil
+}
+
+// StartSidecar starts a node's sidecar again.
+func (c *Cluster) StartSidecar(name string) error {
+	n, err := c.Node(name)
+	if err != nil {
+		return err
+	}
+	if n.sidecar != nil || c.opts.Sidecar == "" {
+		return fmt.Errorf("node %s: sidecar running or not configured", name)
+	}
+	return c.startSidecar(n)
+}
+
 // stopNode ends the node's processes at once, as a power loss would.
 func (c *Cluster) stopNode(n *Node) {
+	if n.sidecar != nil {
+		n.sidecar.kill()
+		n.sidecar = nil
+	}
 	if n.kubelet != nil {
 		n.kubelet.stop()
 		n.kubelet = nil

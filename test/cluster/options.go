@@ -41,6 +41,11 @@ type Options struct {
 	// Drbdsetup is a prebuilt drbdsetup stand-in (test/cmd/drbdsetup); it
 	// is built into Dir when empty.
 	Drbdsetup string
+	// Sidecar is a built csi-sidecar binary: when set, every node runs one,
+	// with SidecarArgs added to the flags the harness gives it, and the
+	// replica report CRD is installed.
+	Sidecar     string
+	SidecarArgs []string
 	// StockScheduler runs the upstream kube-scheduler as the default
 	// scheduler.
 	StockScheduler bool
