@@ -84,9 +84,9 @@ func decidePeers(in *Input, v *Volume, d *Decision) {
 		case !v.Established:
 			refuse(RefusedNotEstablished, fmt.Sprintf("resource %s never had an UpToDate replica here: it may still be being created", r.Name))
 			continue
-		case !r.CanPromote():
-			// This node cannot take over; another replica's sidecar
-			// may, and this one has nothing to prove.
+		case !r.CanPromote() || !leads(in, r):
+			// This node cannot take over, or another survivor acts:
+			// one sidecar per partition keeps actions and Events single.
 			continue
 		}
 		// The timeout runs from DRBD's detection, while the evidence
@@ -107,6 +107,22 @@ func decidePeers(in *Input, v *Volume, d *Decision) {
 		}
 		failOver(in, v, peer, pods, vas, d)
 	}
+}
+
+// leads reports whether this node is the one survivor that acts for the
+// resource: it holds UpToDate data and its name is the lowest among the
+// connected peers that hold UpToDate data too. Every survivor of a
+// partition sees the same set, so exactly one of them acts.
+func leads(in *Input, r *state.Resource) bool {
+	if !r.UpToDate() {
+		return false
+	}
+	for _, c := range r.UpToDatePeers() {
+		if in.PeerNode(c.Name) < in.Node {
+			return false
+		}
+	}
+	return true
 }
 
 // peerCannotWrite looks for evidence, besides this node's DRBD, that the
@@ -172,9 +188,10 @@ func failOver(in *Input, v *Volume, peer string, pods []*Pod, vas []*Attachment,
 	}
 }
 
-// decideOwnQuorum handles a volume in use here whose quorum this node lost:
-// taint the node, evict the volume's local pods, and once they are gone
-// and I/O is frozen, demote so that the node can rejoin.
+// decideOwnQuorum handles a volume in use here whose quorum this node lost
+// for longer than the timeout: taint the node, evict the volume's local
+// pods, and once they are gone and I/O is frozen, demote so that the node
+// can rejoin.
 func decideOwnQuorum(in *Input, v *Volume, d *Decision) {
 	r := v.DRBD
 	if !in.Synced || !v.QuorumConfigured || r.HasQuorum() || len(r.Devices) == 0 {
@@ -182,6 +199,18 @@ func decideOwnQuorum(in *Input, v *Volume, d *Decision) {
 	}
 	local, _ := targetsOn(v, in.Node)
 	if !r.InUse() && len(local) == 0 {
+		return
+	}
+	// A short loss (a link that flaps) must not evict: the same timeout
+	// as for a lost peer applies.
+	key := Key{Resource: r.Name, Node: in.Node}
+	since, seen := in.LostSince[key]
+	if !seen {
+		since = in.Now
+	}
+	d.Lost[key] = since
+	if due := since.Add(in.Timeout); in.Now.Before(due) {
+		d.wakeAt(due)
 		return
 	}
 	if !in.Nodes[in.Node].Tainted && !slices.ContainsFunc(d.Actions, func(a Action) bool { return a.Kind == TaintNode && a.Node == in.Node }) {

@@ -152,6 +152,24 @@ func TestDecidePeerLost(t *testing.T) {
 			in:   input(later, t0, aDead, volume(drbd(state.RoleSecondary, true, false, state.ConnConnecting, ""), []failover.Pod{appPod}, nil)),
 		},
 		{
+			name: "a diskless survivor leaves it to a survivor with data",
+			in: func() failover.Input {
+				r := survivor.Clone()
+				r.Devices[0].Disk = state.DiskDiskless
+				r.Connections[1].PeerDevices[0].PeerDisk = state.DiskUpToDate
+				return input(later, t0, aDead, volume(r, []failover.Pod{appPod}, nil))
+			}(),
+		},
+		{
+			name: "another survivor with data and a lower name acts",
+			in: func() failover.Input {
+				in := input(later, t0, aDead, volume(survivor.Clone(), []failover.Pod{appPod}, nil))
+				in.Volumes[0].DRBD.Connections[1].Name = "node-0"
+				in.Volumes[0].DRBD.Connections[1].PeerDevices[0].PeerDisk = state.DiskUpToDate
+				return in
+			}(),
+		},
+		{
 			name: "nothing of the volume on the lost peer: nothing",
 			in:   input(later, t0, aDead, volume(survivor, nil, nil)),
 		},
@@ -266,18 +284,26 @@ func TestDecideOwnQuorumLost(t *testing.T) {
 	me := func(tainted bool) map[string]failover.NodeState {
 		return map[string]failover.NodeState{"node-b": {Ready: true, Tainted: tainted}}
 	}
+	// lostLong says the quorum loss began a timeout ago.
+	lostLong := func(in failover.Input) failover.Input {
+		in.Now = t0.Add(timeout)
+		in.LostSince[failover.Key{Resource: "r0", Node: "node-b"}] = t0
+		return in
+	}
 	tests := []struct {
 		name string
 		in   failover.Input
 		want []string
 	}{
-		{"in use without quorum: taint self, evict", input(t0, time.Time{}, me(false), volume(frozen, []failover.Pod{local}, nil)),
-			[]string{"TaintNode node-b", "EvictPod node-b pg-0"}},
-		{"pod terminating: wait, no demotion yet", input(t0, time.Time{}, me(true), volume(frozen, []failover.Pod{func() failover.Pod { p := local; p.Terminating = true; return p }()}, nil)),
+		{"quorum just lost: wait for the timeout", input(t0, time.Time{}, me(false), volume(frozen, []failover.Pod{local}, nil)),
 			nil},
-		{"pods gone, I/O frozen: demote", input(t0, time.Time{}, me(true), volume(frozen, nil, nil)),
+		{"in use without quorum: taint self, evict", lostLong(input(t0, time.Time{}, me(false), volume(frozen, []failover.Pod{local}, nil))),
+			[]string{"TaintNode node-b", "EvictPod node-b pg-0"}},
+		{"pod terminating: wait, no demotion yet", lostLong(input(t0, time.Time{}, me(true), volume(frozen, []failover.Pod{func() failover.Pod { p := local; p.Terminating = true; return p }()}, nil))),
+			nil},
+		{"pods gone, I/O frozen: demote", lostLong(input(t0, time.Time{}, me(true), volume(frozen, nil, nil))),
 			[]string{"Demote node-b"}},
-		{"opted out: refuse, keep Primary", input(t0, time.Time{}, me(true), volume(frozen, []failover.Pod{func() failover.Pod { p := local; p.OptOut = true; return p }()}, nil)),
+		{"opted out: refuse, keep Primary", lostLong(input(t0, time.Time{}, me(true), volume(frozen, []failover.Pod{func() failover.Pod { p := local; p.OptOut = true; return p }()}, nil))),
 			[]string{"refuse OptedOut node-b pg-0"}},
 		{"not in use: nothing", input(t0, time.Time{}, me(false), volume(drbd(state.RoleSecondary, false, false, state.ConnConnecting, ""), nil, nil)),
 			nil},

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -16,19 +17,6 @@ import (
 	"github.com/linstor-ha/linstor-ha/pkg/metadata"
 	"github.com/linstor-ha/linstor-ha/test/cluster"
 )
-
-// buildBinary builds a main package of the module into the test's
-// temporary directory.
-func buildBinary(t *testing.T, pkg string) string {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), filepath.Base(pkg))
-	cmd := exec.Command("go", "build", "-o", out, "./"+pkg)
-	cmd.Dir = filepath.Join("..", "..")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("failed to build %s: %v\n%s", pkg, err, b)
-	}
-	return out
-}
 
 // onlyNode cordons every node but one until release is called, so that a
 // test knows where its first pod runs while the replacement may go anywhere.
@@ -54,34 +42,126 @@ func onlyNode(t *testing.T, c *cluster.Cluster, node string) (release func()) {
 	}
 }
 
-func TestSidecarFailsOverCrashedNode(t *testing.T) {
-	sidecar := buildBinary(t, "cmd/csi-sidecar")
-	c := startCluster(t, cluster.Options{
+// sidecarCluster starts a cluster with a sidecar on every node and fast
+// DRBD detection; extra sidecar flags come last.
+func sidecarCluster(t *testing.T, args ...string) *cluster.Cluster {
+	t.Helper()
+	return startCluster(t, cluster.Options{
 		StockScheduler:         true,
 		NodeMonitorGracePeriod: 6 * time.Second,
 		NodeMonitorPeriod:      time.Second,
 		NodeLeaseDuration:      8 * time.Second,
 		DRBDDelays:             fastDRBD,
-		Sidecar:                sidecar,
-		SidecarArgs:            []string{"--fail-over-timeout=2s", "--report-heartbeat=1s", "--report-stale-after=4s", "-v=2"},
+		Sidecar:                sidecarBinary(t),
+		SidecarArgs:            append([]string{"--fail-over-timeout=2s", "--grace-period=1s", "--report-heartbeat=1s", "--report-stale-after=4s", "-v=2"}, args...),
 	})
+}
+
+var sidecarOnce struct {
+	path string
+	err  error
+	done bool
+}
+
+// sidecarBinary builds cmd/csi-sidecar once per test binary.
+func sidecarBinary(t *testing.T) string {
+	t.Helper()
+	if !sidecarOnce.done {
+		dir, err := os.MkdirTemp("", "linstor-ha-e2e-bin-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sidecarOnce.path = filepath.Join(dir, "csi-sidecar")
+		cmd := exec.Command("go", "build", "-o", sidecarOnce.path, "./cmd/csi-sidecar")
+		cmd.Dir = filepath.Join("..", "..")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			sidecarOnce.err = fmt.Errorf("failed to build the sidecar: %v\n%s", err, b)
+		}
+		sidecarOnce.done = true
+	}
+	if sidecarOnce.err != nil {
+		t.Fatal(sidecarOnce.err)
+	}
+	return sidecarOnce.path
+}
+
+// statefulPodOn creates a replicated volume (diskful on node-a1 and node-b1,
+// tiebreaker on node-a2) and a StatefulSet whose pod runs on node, and
+// returns the volume and the pod's placement.
+func statefulPodOn(t *testing.T, c *cluster.Cluster, ns, name, node string, quorum string) (cluster.Volume, cluster.Placement) {
+	t.Helper()
 	ctx := context.Background()
-	namespace(t, c, "db")
-	vol := cluster.Volume{Namespace: "db", Claim: "data-pg-0", Diskful: []string{"node-a1", "node-b1"}, Tiebreakers: []string{"node-a2"}}
+	vol := cluster.Volume{Namespace: ns, Claim: "data-" + name + "-0", Diskful: []string{"node-a1", "node-b1"}, Tiebreakers: []string{"node-a2"}, Quorum: quorum}
 	if err := c.CreateVolume(ctx, vol); err != nil {
 		t.Fatal(err)
 	}
-	release := onlyNode(t, c, "node-a1")
-	if _, err := c.Client.AppsV1().StatefulSets("db").Create(ctx, cluster.StatefulSet("db", "pg"), metav1.CreateOptions{}); err != nil {
+	release := onlyNode(t, c, node)
+	defer release()
+	if _, err := c.Client.AppsV1().StatefulSets(ns).Create(ctx, cluster.StatefulSet(ns, name), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	first, err := c.WaitRunningAttached(wctx, "db", "pg-0", vol.Resource(), "")
-	if err != nil || first.Node != "node-a1" {
-		t.Fatalf("pg-0 at %+v (%v), want it on node-a1", first, err)
+	at, err := c.WaitRunningAttached(wctx, ns, name+"-0", vol.Resource(), "")
+	if err != nil || at.Node != node {
+		t.Fatalf("%s-0 at %+v (%v), want it on %s", name, at, err, node)
 	}
-	release()
+	return vol, at
+}
+
+// lostQuorumTainted reports whether a node carries the lost-quorum taint.
+func lostQuorumTainted(ctx context.Context, c *cluster.Cluster, node string) (bool, error) {
+	n, err := c.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(n.Spec.Taints, func(t corev1.Taint) bool { return t.Key == metadata.TaintLostQuorum }), nil
+}
+
+// events returns the Events of an object with a reason.
+func events(ctx context.Context, c *cluster.Cluster, ns, name, reason string) []corev1.Event {
+	list, err := c.Client.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil
+	}
+	var out []corev1.Event
+	for _, e := range list.Items {
+		if e.InvolvedObject.Name == name && e.Reason == reason {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// watchWriters fails the test if DRBD ever has two writers of a resource
+// while the test runs.
+func watchWriters(t *testing.T, c *cluster.Cluster, res string) {
+	t.Helper()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			if w, err := c.DRBD.Writers(res); err == nil && len(w) > 1 {
+				t.Errorf("two writers of %s: %v", res, w)
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-done })
+}
+
+func TestSidecarFailsOverCrashedNode(t *testing.T) {
+	c := sidecarCluster(t)
+	ctx := context.Background()
+	namespace(t, c, "db")
+	vol, first := statefulPodOn(t, c, "db", "pg", "node-a1", "")
+	watchWriters(t, c, vol.Resource())
 	crashed := time.Now()
 	if err := c.CrashNode("node-a1"); err != nil {
 		t.Fatal(err)
@@ -92,8 +172,7 @@ func TestSidecarFailsOverCrashedNode(t *testing.T) {
 	})
 	t.Logf("old pod gone %s after the crash", time.Since(crashed).Round(100*time.Millisecond))
 	waitFor(t, 30*time.Second, "node-a1 tainted", func(ctx context.Context) (bool, error) {
-		n, err := c.Client.CoreV1().Nodes().Get(ctx, "node-a1", metav1.GetOptions{})
-		return err == nil && slices.ContainsFunc(n.Spec.Taints, func(t corev1.Taint) bool { return t.Key == metadata.TaintLostQuorum }), nil
+		return lostQuorumTainted(ctx, c, "node-a1")
 	})
 	rctx, rcancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer rcancel()
@@ -104,5 +183,74 @@ func TestSidecarFailsOverCrashedNode(t *testing.T) {
 	t.Logf("replacement Running on %s with its volume attached %s after the crash", second.Node, time.Since(crashed).Round(100*time.Millisecond))
 	if second.Node == "node-a1" {
 		t.Errorf("replacement on the dead node")
+	}
+	if got := events(ctx, c, "db", "pg-0", metadata.ReasonPodForceDeleted); len(got) != 1 {
+		t.Errorf("%d %s Events for pg-0, want exactly 1", len(got), metadata.ReasonPodForceDeleted)
+	}
+}
+
+func TestSidecarLeavesTiebreakerCrashAlone(t *testing.T) {
+	c := sidecarCluster(t)
+	ctx := context.Background()
+	namespace(t, c, "db")
+	vol, first := statefulPodOn(t, c, "db", "pg", "node-a1", "")
+	if err := c.CrashNode("node-a2"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "node-b1 to see the tiebreaker gone", func(context.Context) (bool, error) {
+		v, ok := c.DRBD.View("node-b1", vol.Resource())
+		return ok && v.Connection("node-a2") != nil && !v.Connection("node-a2").Connected(), nil
+	})
+	// Longer than the timeout and the evidence wait together.
+	time.Sleep(8 * time.Second)
+	pod, err := getPod(ctx, c, "db", "pg-0")
+	if err != nil || pod.UID != first.UID || pod.DeletionTimestamp != nil {
+		t.Fatalf("pg-0 = %v (%v), want it untouched", pod, err)
+	}
+	for _, n := range []string{"node-a1", "node-b1", "node-a2"} {
+		if tainted, _ := lostQuorumTainted(ctx, c, n); tainted {
+			t.Errorf("%s tainted after a tiebreaker crash", n)
+		}
+	}
+}
+
+func TestSidecarReplicationSplitAndHeal(t *testing.T) {
+	c := sidecarCluster(t)
+	ctx := context.Background()
+	namespace(t, c, "db")
+	vol, first := statefulPodOn(t, c, "db", "pg", "node-a1", "")
+	watchWriters(t, c, vol.Resource())
+	var others []string
+	for _, n := range c.Nodes() {
+		if n.Spec.Name != "node-a1" {
+			others = append(others, n.Spec.Name)
+		}
+	}
+	if err := c.SplitReplication([]string{"node-a1"}, others); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "node-a1 to taint itself", func(ctx context.Context) (bool, error) {
+		return lostQuorumTainted(ctx, c, "node-a1")
+	})
+	rctx, rcancel := context.WithTimeout(ctx, time.Minute)
+	defer rcancel()
+	second, err := c.WaitRunningAttached(rctx, "db", "pg-0", vol.Resource(), first.UID)
+	if err != nil || second.Node == "node-a1" {
+		t.Fatalf("replacement at %+v (%v), want it off node-a1", second, err)
+	}
+	waitFor(t, 30*time.Second, "the new pod's node to write", func(context.Context) (bool, error) {
+		w, err := c.DRBD.Writers(vol.Resource())
+		return err == nil && len(w) == 1 && w[0] == second.Node, nil
+	})
+	if err := c.HealReplication(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "node-a1's taint to go after healing", func(ctx context.Context) (bool, error) {
+		tainted, err := lostQuorumTainted(ctx, c, "node-a1")
+		return err == nil && !tainted, nil
+	})
+	pod, err := getPod(ctx, c, "db", "pg-0")
+	if err != nil || pod.DeletionTimestamp != nil {
+		t.Errorf("pg-0 = %v (%v), want it Running, not Terminating", pod, err)
 	}
 }
