@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"strings"
 	"syscall"
@@ -95,4 +97,14 @@ func podRunningOn(pod *corev1.Pod) string {
 		return ""
 	}
 	return pod.Spec.NodeName
+}
+
+func httpGet(url string) (string, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
 }
