@@ -49,8 +49,8 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.ReportStaleAfter, "report-stale-after", 15*time.Second, "Age after which a peer's replica report no longer counts.")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "Log and record Events of what would be done, change nothing.")
 	fs.StringVar(&o.HTTPEndpoint, "http-endpoint", ":9811", "Address of /metrics, /healthz and /readyz; empty disables it.")
-	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", 20, "QPS towards the API server.")
-	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", 40, "Burst towards the API server.")
+	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", 50, "QPS towards the API server.")
+	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", 200, "Burst towards the API server.")
 	fs.StringVar(&o.nodeNameMap, "node-name-map", "", "DRBD connection name to node name where they differ: conn=node,conn2=node2.")
 }
 

@@ -110,33 +110,23 @@ func (c *Controller) evaluate(ctx context.Context) time.Time {
 	c.mu.Unlock()
 
 	needed := map[string]bool{}
+	var pending []Action
 	for _, a := range d.Actions {
 		key := actionKey(a)
 		needed[key] = true
-		if c.done[key] {
-			continue
+		if !c.done[key] {
+			pending = append(pending, a)
 		}
-		if c.opts.DryRun {
-			logger.Info("Dry run: would act", "action", a.Kind, "node", a.Node, "resource", a.Resource, "message", a.Message)
-			c.event(a.Pod, a.Node, corev1.EventTypeNormal, metadata.ReasonFailOverDryRun, fmt.Sprintf("would %s: %s", a.Kind, a.Message))
-			c.metrics.Actions.WithLabelValues(string(a.Kind), "dry-run").Inc()
-			c.done[key] = true
-			continue
+	}
+	failed := map[string]bool{} // resources with a failed action this round
+	for _, phase := range phases {
+		var batch []Action
+		for _, a := range pending {
+			if slices.Contains(phase.kinds, a.Kind) && !(phase.afterPods && failed[a.Resource]) {
+				batch = append(batch, a)
+			}
 		}
-		if err := c.executor.Do(ctx, a); err != nil {
-			logger.Error(err, "Failed to act", "action", a.Kind, "node", a.Node, "resource", a.Resource)
-			c.metrics.Actions.WithLabelValues(string(a.Kind), "failed").Inc()
-			c.metrics.APIErrors.WithLabelValues(string(a.Kind)).Inc()
-			c.Trigger()
-			continue
-		}
-		logger.Info("Acted", "action", a.Kind, "node", a.Node, "resource", a.Resource, "message", a.Message)
-		c.metrics.Actions.WithLabelValues(string(a.Kind), "done").Inc()
-		if since, ok := in.LostSince[Key{Resource: a.Resource, Node: a.Node}]; ok && a.Kind == DeletePod {
-			c.metrics.DetectionToAction.Observe(time.Since(since).Seconds())
-		}
-		c.event(a.Pod, a.Node, corev1.EventTypeNormal, a.Reason, a.Message)
-		c.done[key] = true
+		c.runBatch(ctx, batch, phase.parallel, d.Lost, failed)
 	}
 	for key := range c.done {
 		if !needed[key] {
@@ -156,6 +146,80 @@ func (c *Controller) evaluate(ctx context.Context) time.Time {
 	}
 	c.refused = refusedNow
 	return d.NextCheck
+}
+
+// phases order the actions of one decision: the taint first, so that
+// nothing new is scheduled there; then the pods; then, for volumes whose pods
+// are all gone, what makes them detachable; demotions and untaints last.
+// Pod and attachment calls of a phase run in parallel: a node that ran 50
+// stateful pods must not fail them over one API round trip at a time.
+var phases = []struct {
+	kinds     []ActionKind
+	parallel  bool
+	afterPods bool
+}{
+	{kinds: []ActionKind{TaintNode}},
+	{kinds: []ActionKind{DeletePod, EvictPod}, parallel: true},
+	{kinds: []ActionKind{ReleaseVolume}, afterPods: true},
+	{kinds: []ActionKind{DeleteAttachment, RemoveAttacherFinalizer}, parallel: true, afterPods: true},
+	{kinds: []ActionKind{Demote, UntaintNode}, afterPods: true},
+}
+
+// parallelActions bounds the API calls in flight for one phase.
+const parallelActions = 16
+
+// runBatch performs a phase's actions and records the resources of those
+// that failed.
+func (c *Controller) runBatch(ctx context.Context, batch []Action, parallel bool, lost map[Key]time.Time, failed map[string]bool) {
+	workers := 1
+	if parallel {
+		workers = parallelActions
+	}
+	var mu sync.Mutex
+	sem := make(chan struct{}, workers)
+	var wg sync.WaitGroup
+	for _, a := range batch {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			ok := c.perform(ctx, a, lost)
+			mu.Lock()
+			defer mu.Unlock()
+			if ok {
+				c.done[actionKey(a)] = true
+			} else {
+				failed[a.Resource] = true
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// perform does one action (or, in dry-run mode, says it would) and records
+// it; it reports whether the action is done.
+func (c *Controller) perform(ctx context.Context, a Action, lost map[Key]time.Time) bool {
+	logger := klog.FromContext(ctx)
+	if c.opts.DryRun {
+		logger.Info("Dry run: would act", "action", a.Kind, "node", a.Node, "resource", a.Resource, "message", a.Message)
+		c.event(a.Pod, a.Node, corev1.EventTypeNormal, metadata.ReasonFailOverDryRun, fmt.Sprintf("would %s: %s", a.Kind, a.Message))
+		c.metrics.Actions.WithLabelValues(string(a.Kind), "dry-run").Inc()
+		return true
+	}
+	if err := c.executor.Do(ctx, a); err != nil {
+		logger.Error(err, "Failed to act", "action", a.Kind, "node", a.Node, "resource", a.Resource)
+		c.metrics.Actions.WithLabelValues(string(a.Kind), "failed").Inc()
+		c.metrics.APIErrors.WithLabelValues(string(a.Kind)).Inc()
+		c.Trigger()
+		return false
+	}
+	logger.Info("Acted", "action", a.Kind, "node", a.Node, "resource", a.Resource, "message", a.Message)
+	c.metrics.Actions.WithLabelValues(string(a.Kind), "done").Inc()
+	if since, ok := lost[Key{Resource: a.Resource, Node: a.Node}]; ok && a.Kind == DeletePod {
+		c.metrics.DetectionToAction.Observe(time.Since(since).Seconds())
+	}
+	c.event(a.Pod, a.Node, corev1.EventTypeNormal, a.Reason, a.Message)
+	return true
 }
 
 func actionKey(a Action) string {

@@ -19,7 +19,7 @@ import (
 
 // startCluster starts a cluster for one test and stops it when the test
 // ends; on failure it prints the tail of every process log.
-func startCluster(t *testing.T, opts cluster.Options) *cluster.Cluster {
+func startCluster(t testing.TB, opts cluster.Options) *cluster.Cluster {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end test; run without -short")
@@ -44,7 +44,7 @@ func startCluster(t *testing.T, opts cluster.Options) *cluster.Cluster {
 	return c
 }
 
-func dumpLogs(t *testing.T, c *cluster.Cluster) {
+func dumpLogs(t testing.TB, c *cluster.Cluster) {
 	files, _ := c.Logs()
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -61,7 +61,7 @@ func dumpLogs(t *testing.T, c *cluster.Cluster) {
 
 // assertNoProcessesLeft checks that every process the cluster started is
 // gone after Stop.
-func assertNoProcessesLeft(t *testing.T, c *cluster.Cluster) {
+func assertNoProcessesLeft(t testing.TB, c *cluster.Cluster) {
 	t.Helper()
 	for _, pid := range c.PIDs() {
 		if err := syscall.Kill(pid, 0); err == nil {
@@ -71,7 +71,7 @@ func assertNoProcessesLeft(t *testing.T, c *cluster.Cluster) {
 	}
 }
 
-func namespace(t *testing.T, c *cluster.Cluster, name string) {
+func namespace(t testing.TB, c *cluster.Cluster, name string) {
 	t.Helper()
 	_, err := c.Client.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
 	if err != nil {

@@ -20,7 +20,7 @@ import (
 
 // onlyNode cordons every node but one until release is called, so that a
 // test knows where its first pod runs while the replacement may go anywhere.
-func onlyNode(t *testing.T, c *cluster.Cluster, node string) (release func()) {
+func onlyNode(t testing.TB, c *cluster.Cluster, node string) (release func()) {
 	t.Helper()
 	set := func(name string, unschedulable bool) {
 		patch := fmt.Sprintf(`{"spec":{"unschedulable":%v}}`, unschedulable)
@@ -64,7 +64,7 @@ var sidecarOnce struct {
 }
 
 // sidecarBinary builds cmd/csi-sidecar once per test binary.
-func sidecarBinary(t *testing.T) string {
+func sidecarBinary(t testing.TB) string {
 	t.Helper()
 	if !sidecarOnce.done {
 		dir, err := os.MkdirTemp("", "linstor-ha-e2e-bin-")
