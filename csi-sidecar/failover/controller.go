@@ -20,6 +20,7 @@ import (
 
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/clusterview"
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/metrics"
+	"github.com/linstor-ha/linstor-ha/csi-sidecar/report"
 	"github.com/linstor-ha/linstor-ha/pkg/apis/linstorha/v1alpha1"
 	"github.com/linstor-ha/linstor-ha/pkg/drbd/drbdjson"
 	"github.com/linstor-ha/linstor-ha/pkg/drbd/state"
@@ -222,8 +223,10 @@ func (c *Controller) perform(ctx context.Context, a Action, lost map[Key]time.Ti
 	return true
 }
 
+// actionKey identifies an action for the current need; a graceful deletion
+// that turns into a forced one is a new action.
 func actionKey(a Action) string {
-	return string(a.Kind) + "/" + a.Resource + "/" + a.Node + "/" + podUID(a.Pod) + "/" + a.Attachment
+	return fmt.Sprintf("%s/%s/%s/%s/%s/%v", a.Kind, a.Resource, a.Node, podUID(a.Pod), a.Attachment, a.GraceZero)
 }
 
 func podUID(p *Pod) string {
@@ -255,7 +258,9 @@ func (c *Controller) input(ctx context.Context) Input {
 	}
 	localPods := c.view.LocalPods()
 	peerPods := map[string][]*corev1.Pod{}
-	for _, r := range c.store.List() {
+	resources := c.store.List()
+	c.countResources(resources)
+	for _, r := range resources {
 		if r.UpToDate() || len(r.UpToDatePeers()) > 0 {
 			c.established[r.Name] = true
 		}
@@ -302,6 +307,25 @@ func (c *Controller) input(ctx context.Context) Input {
 	}
 	c.nodeState(ctx, in.Nodes, c.opts.Node)
 	return in
+}
+
+// countResources sets the resources-by-health gauge.
+func (c *Controller) countResources(resources []*state.Resource) {
+	var healthy, degraded, noQuorum float64
+	for _, r := range resources {
+		rr := report.Resource(r)
+		switch {
+		case !rr.Quorum:
+			noQuorum++
+		case report.Healthy(&rr):
+			healthy++
+		default:
+			degraded++
+		}
+	}
+	c.metrics.Resources.WithLabelValues("healthy").Set(healthy)
+	c.metrics.Resources.WithLabelValues("degraded").Set(degraded)
+	c.metrics.Resources.WithLabelValues("without-quorum").Set(noQuorum)
 }
 
 func podOf(p *corev1.Pod) Pod {

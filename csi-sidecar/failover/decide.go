@@ -146,6 +146,14 @@ func peerCannotWrite(in *Input, resource, peer string) (string, bool) {
 	return "its node is Ready and its own report says it has quorum", false
 }
 
+// kubeletGone reports whether no kubelet will confirm a pod's deletion on
+// the node: the node is NotReady, or its sidecar stopped renewing its
+// report, which a node that lost power does seconds before the node
+// lifecycle controller notices. Such pods are deleted with grace period 0.
+func kubeletGone(n NodeState) bool {
+	return !n.Ready || n.Report == nil
+}
+
 func failOver(in *Input, v *Volume, peer string, pods []*Pod, vas []*Attachment, d *Decision) {
 	r := v.DRBD
 	node := in.Nodes[peer]
@@ -163,7 +171,7 @@ func failOver(in *Input, v *Volume, peer string, pods []*Pod, vas []*Attachment,
 			deletedAll = false
 			d.refuse(Refusal{Resource: r.Name, Node: peer, Pod: p, Reason: RefusedNoController, Message: "no controller would replace the pod; delete it yourself to move it"})
 		default:
-			d.act(Action{Kind: DeletePod, Resource: r.Name, Node: peer, Pod: p, GraceZero: !node.Ready, Reason: metadata.ReasonPodForceDeleted,
+			d.act(Action{Kind: DeletePod, Resource: r.Name, Node: peer, Pod: p, GraceZero: kubeletGone(node), Reason: metadata.ReasonPodForceDeleted,
 				Message: fmt.Sprintf("DRBD on %s proves %s cannot write %s", in.Node, peer, r.Name)})
 		}
 	}
@@ -171,7 +179,7 @@ func failOver(in *Input, v *Volume, peer string, pods []*Pod, vas []*Attachment,
 		// The attachment stays while a pod that stays uses it.
 		return
 	}
-	if !node.Ready && slices.Contains(node.VolumesInUse, r.Name) {
+	if kubeletGone(node) && slices.Contains(node.VolumesInUse, r.Name) {
 		d.act(Action{Kind: ReleaseVolume, Resource: r.Name, Node: peer, Reason: metadata.ReasonVolumeAttachmentRemoved,
 			Message: fmt.Sprintf("%s is gone: volume %s is not mounted there any more", peer, v.PV)})
 	}
@@ -181,7 +189,7 @@ func failOver(in *Input, v *Volume, peer string, pods []*Pod, vas []*Attachment,
 				Message: fmt.Sprintf("volume %s is detachable from %s", v.PV, peer)})
 			continue
 		}
-		if va.AttacherFinalizer && !node.Ready {
+		if va.AttacherFinalizer && kubeletGone(node) {
 			d.act(Action{Kind: RemoveAttacherFinalizer, Resource: r.Name, Node: peer, Attachment: va.Name, Reason: metadata.ReasonVolumeAttachmentRemoved,
 				Message: fmt.Sprintf("%s is gone: the attacher cannot detach %s from it", peer, v.PV)})
 		}

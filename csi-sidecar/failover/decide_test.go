@@ -137,10 +137,10 @@ func TestDecidePeerLost(t *testing.T) {
 			want: []string{"TaintNode node-a", "DeletePod node-a pg-0"},
 		},
 		{
-			name: "node Ready without a fresh report: its sidecar is gone, act",
+			name: "node Ready without a fresh report: its sidecar is gone, force",
 			in: input(later, t0, map[string]failover.NodeState{"node-a": {Ready: true}, "node-b": {Ready: true}},
 				volume(survivor, []failover.Pod{appPod}, nil)),
-			want: []string{"TaintNode node-a", "DeletePod node-a pg-0"},
+			want: []string{"TaintNode node-a", "DeletePod node-a pg-0 grace=0"},
 		},
 		{
 			name: "replication link cut, peer Ready and quorate: refuse",

@@ -89,7 +89,11 @@ func (p *Publisher) Changed(names []string) {
 	for _, name := range names {
 		r, ok := p.store.Get(name)
 		old, had := p.published[name]
-		if ok != had || (ok && Urgent(&old, ptrTo(Resource(r)))) {
+		// A resource that comes or goes is not urgent: nothing fails over
+		// to a resource being created, and the scheduler can wait a
+		// second. Coalescing them keeps a node that creates many
+		// resources from rewriting its whole report for each.
+		if ok && had && Urgent(&old, ptrTo(Resource(r))) {
 			urgent = true
 			break
 		}

@@ -149,6 +149,14 @@ func (c *Cluster) startSidecar(n *Node) error {
 	return err
 }
 
+// SidecarPID returns the process id of the node's sidecar, 0 when none runs.
+func (n *Node) SidecarPID() int {
+	if n.sidecar == nil {
+		return 0
+	}
+	return n.sidecar.cmd.Process.Pid
+}
+
 // StopSidecar kills a node's sidecar, as a crash of its container would.
 func (c *Cluster) StopSidecar(name string) error {
 	n, err := c.Node(name)

@@ -127,3 +127,25 @@ func TestSidecarRestartedMidwayCompletes(t *testing.T) {
 		return err == nil && strings.Contains(body, "linstor_ha_drbdsetup_restarts_total 1"), nil
 	})
 }
+
+// TestSidecarDryRunChangesNothing: with --dry-run the sidecar records what
+// it would do after a crash and does none of it.
+func TestSidecarDryRunChangesNothing(t *testing.T) {
+	c := sidecarCluster(t, "--dry-run")
+	ctx := context.Background()
+	namespace(t, c, "db")
+	_, first := statefulPodOn(t, c, "db", "pg", "node-a1", "")
+	if err := c.CrashNode("node-a1"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the dry-run Event", func(ctx context.Context) (bool, error) {
+		return len(events(ctx, c, "db", "pg-0", metadata.ReasonFailOverDryRun)) > 0, nil
+	})
+	pod, err := getPod(ctx, c, "db", "pg-0")
+	if err != nil || pod.UID != first.UID {
+		t.Errorf("pg-0 = %v (%v), want it untouched", pod, err)
+	}
+	if tainted, _ := lostQuorumTainted(ctx, c, "node-a1"); tainted {
+		t.Error("node-a1 tainted in dry-run mode")
+	}
+}

@@ -2,11 +2,13 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -200,6 +202,24 @@ func TestSidecarLeavesTiebreakerCrashAlone(t *testing.T) {
 	waitFor(t, 30*time.Second, "node-b1 to see the tiebreaker gone", func(context.Context) (bool, error) {
 		v, ok := c.DRBD.View("node-b1", vol.Resource())
 		return ok && v.Connection("node-a2") != nil && !v.Connection("node-a2").Connected(), nil
+	})
+	// The degraded state shows in node-b1's report and metrics.
+	n, _ := c.Node("node-b1")
+	waitFor(t, 30*time.Second, "node-b1's report and metrics to show the resource degraded", func(ctx context.Context) (bool, error) {
+		raw, err := c.Client.Discovery().RESTClient().Get().AbsPath("/apis/linstor-ha.io/v1alpha1/replicareports/node-b1").DoRaw(ctx)
+		if err != nil {
+			return false, nil
+		}
+		var rr struct {
+			Status struct {
+				Summary struct{ Degraded int } `json:"summary"`
+			} `json:"status"`
+		}
+		if json.Unmarshal(raw, &rr) != nil || rr.Status.Summary.Degraded != 1 {
+			return false, nil
+		}
+		body, err := httpGet("http://" + n.SidecarHTTP + "/metrics")
+		return err == nil && strings.Contains(body, `linstor_ha_drbd_resources{state="degraded"} 1`), nil
 	})
 	// Longer than the timeout and the evidence wait together.
 	time.Sleep(8 * time.Second)
