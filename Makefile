@@ -12,7 +12,7 @@ FUZZTIME    ?= 60s
 # CI budgets; everything else runs with it.
 TEST_FLAGS  ?= -race -count=1
 
-.PHONY: all build generate tools test test-unit test-e2e lint fmt fuzz bench bench-baseline cluster demo clean
+.PHONY: all build generate tools test test-unit test-e2e lint fmt fuzz bench bench-sidecar bench-baseline cluster demo clean
 
 # The upstream programs of test clusters, built once into a cache keyed by
 # test/tools/go.mod and go.sum (about 12 minutes cold on two cores).
@@ -59,9 +59,13 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./pkg/drbd/events2/
 	$(GO) test -run '^$$' -fuzz '^FuzzApply$$' -fuzztime $(FUZZTIME) ./pkg/drbd/state/
 
-## bench: the parser, model and simulator benchmarks
+## bench: in-process benchmarks (parser, model, sidecar decision latency)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
+	$(GO) test -run '^$$' -bench . -benchmem ./pkg/... ./csi-sidecar/...
+
+## bench-sidecar: on the local cluster: 50 pods of a crashed node, sidecar memory with 1,000 resources and 10,000 pods
+bench-sidecar:
+	@dir=$$(test/tools/build.sh) && LINSTOR_HA_TOOLS=$$dir $(GO) test -count=1 -timeout 30m -run '^$$' -bench . -benchtime 1x ./test/e2e/
 
 ## bench-baseline: stock Kubernetes, default settings: node crash to replacement pod Running with its volume attached
 bench-baseline:

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"k8s.io/klog/v2"
@@ -25,6 +26,9 @@ func main() {
 	if err := opts.Complete(); err != nil {
 		logger.Error(err, "Invalid flags")
 		os.Exit(2)
+	}
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set && opts.MemoryLimit > 0 {
+		debug.SetMemoryLimit(opts.MemoryLimit)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -60,6 +60,9 @@ func New(client kubernetes.Interface, node string, onChange func()) (*View, erro
 		DeleteFunc: func(any) { onChange() },
 	}
 	for _, inf := range []cache.SharedIndexInformer{nodes.Informer(), pvs.Informer(), vas.Informer(), pods.Informer()} {
+		if err := inf.SetTransform(trim); err != nil {
+			return nil, fmt.Errorf("failed to set the cache transform: %w", err)
+		}
 		if _, err := inf.AddEventHandler(handler); err != nil {
 			return nil, err
 		}
