@@ -91,14 +91,7 @@ func decidePeers(in *Input, v *Volume, d *Decision) {
 		}
 		// The timeout runs from DRBD's detection, while the evidence
 		// below may still be on its way.
-		key := Key{Resource: r.Name, Node: peer}
-		since, seen := in.LostSince[key]
-		if !seen {
-			since = in.Now
-		}
-		d.Lost[key] = since
-		if due := since.Add(in.Timeout); in.Now.Before(due) {
-			d.wakeAt(due)
+		if !d.lostLongEnough(in, Key{Resource: r.Name, Node: peer}) {
 			continue
 		}
 		if why, ok := peerCannotWrite(in, r.Name, peer); !ok {
@@ -211,14 +204,7 @@ func decideOwnQuorum(in *Input, v *Volume, d *Decision) {
 	}
 	// A short loss (a link that flaps) must not evict: the same timeout
 	// as for a lost peer applies.
-	key := Key{Resource: r.Name, Node: in.Node}
-	since, seen := in.LostSince[key]
-	if !seen {
-		since = in.Now
-	}
-	d.Lost[key] = since
-	if due := since.Add(in.Timeout); in.Now.Before(due) {
-		d.wakeAt(due)
+	if !d.lostLongEnough(in, Key{Resource: r.Name, Node: in.Node}) {
 		return
 	}
 	if !in.Nodes[in.Node].Tainted && !slices.ContainsFunc(d.Actions, func(a Action) bool { return a.Kind == TaintNode && a.Node == in.Node }) {

@@ -76,3 +76,19 @@ func (d *Decision) wakeAt(t time.Time) {
 		d.NextCheck = t
 	}
 }
+
+// lostLongEnough remembers that key is lost, since when it was first seen
+// lost, and reports whether that was at least the timeout ago; if not, it
+// asks to be woken when it will be.
+func (d *Decision) lostLongEnough(in *Input, key Key) bool {
+	since, seen := in.LostSince[key]
+	if !seen {
+		since = in.Now
+	}
+	d.Lost[key] = since
+	if due := since.Add(in.Timeout); in.Now.Before(due) {
+		d.wakeAt(due)
+		return false
+	}
+	return true
+}

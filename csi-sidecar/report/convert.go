@@ -2,6 +2,7 @@ package report
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/linstor-ha/linstor-ha/pkg/apis/linstorha/v1alpha1"
 	"github.com/linstor-ha/linstor-ha/pkg/drbd/state"
@@ -89,14 +90,6 @@ func Status(node, zone string, synced bool, resources []*state.Resource) v1alpha
 		}
 		st.Resources = append(st.Resources, rr)
 	}
-	slices.SortFunc(st.Resources, func(a, b v1alpha1.ResourceReport) int {
-		switch {
-		case a.Name < b.Name:
-			return -1
-		case a.Name > b.Name:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(st.Resources, func(a, b v1alpha1.ResourceReport) int { return strings.Compare(a.Name, b.Name) })
 	return st
 }

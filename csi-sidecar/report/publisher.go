@@ -191,6 +191,17 @@ func (p *Publisher) write(ctx context.Context) error {
 	status := Status(p.opts.NodeName, p.opts.Zone, synced, resources)
 	status.HeartbeatTime = metav1.NewMicroTime(p.opts.Clock.Now())
 
+	// What this write carries is what later changes are compared with,
+	// from now on: a change that arrives while the write is in flight must
+	// not be judged against an older report. A failed write is retried
+	// with the then current state anyway.
+	p.mu.Lock()
+	clear(p.published)
+	for _, rr := range status.Resources {
+		p.published[rr.Name] = rr
+	}
+	p.mu.Unlock()
+
 	report := &v1alpha1.ReplicaReport{ObjectMeta: metav1.ObjectMeta{Name: p.opts.NodeName}}
 	patch, err := json.Marshal(map[string]any{"status": status})
 	if err != nil {
@@ -210,11 +221,5 @@ func (p *Publisher) write(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("failed to update replica report %s: %w", p.opts.NodeName, err)
 	}
-	p.mu.Lock()
-	clear(p.published)
-	for _, rr := range status.Resources {
-		p.published[rr.Name] = rr
-	}
-	p.mu.Unlock()
 	return nil
 }

@@ -125,6 +125,9 @@ func TestPublisherWritesUrgentChangesAndCarriesTheRest(t *testing.T) {
 	if !rr.Status.Resources[0].InUse {
 		t.Error("the urgent write did not carry the earlier, coalesced change")
 	}
+	// The write is recorded once it returned, just after the fake client
+	// stored it.
+	eventually(t, "the urgent write to be counted", func() bool { n, _ := w.count(); return n >= 2 })
 	if n, _ := w.count(); n != 2 {
 		t.Errorf("%d writes, want 2 (the first, the urgent one)", n)
 	}

@@ -95,7 +95,7 @@ func (cp *controlPlane) startEtcd(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return cp.etcd.waitFor(ctx, "etcd health", func() error { return httpOK(cp.etcdURL + "/health") })
+	return cp.etcd.waitFor(ctx, "etcd health", func() error { return healthy(http.DefaultClient, cp.etcdURL+"/health") })
 }
 
 func (cp *controlPlane) startAPIServer(ctx context.Context) error {
@@ -207,16 +207,4 @@ func (cp *controlPlane) stop() {
 			p.stop(5 * time.Second)
 		}
 	}
-}
-
-func httpOK(url string) error {
-	resp, err := http.Get(url)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s", url, resp.Status)
-	}
-	return nil
 }

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/linstor-ha/linstor-ha/test/cluster"
 )
 
@@ -27,28 +25,8 @@ func TestBaselineStockKubernetesStrandsStatefulPod(t *testing.T) {
 	})
 	ctx := context.Background()
 	namespace(t, c, "db")
-	vol := cluster.Volume{Namespace: "db", Claim: "data-pg-0", Diskful: []string{"node-a1", "node-b1"}, Tiebreakers: []string{"node-a2"}}
-	if err := c.CreateVolume(ctx, vol); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Client.AppsV1().StatefulSets("db").Create(ctx, cluster.StatefulSet("db", "pg"), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	var node string
-	waitFor(t, time.Minute, "pg-0 Running with its volume attached", func(ctx context.Context) (bool, error) {
-		pod, err := getPod(ctx, c, "db", "pg-0")
-		if err != nil {
-			return false, nil
-		}
-		node = podRunningOn(pod)
-		va, err := c.Attachment(ctx, vol.Resource())
-		return node != "" && va != nil && va.Status.Attached && va.Spec.NodeName == node, err
-	})
-	pod, err := getPod(ctx, c, "db", "pg-0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	uid := pod.UID
+	vol, first := statefulPodOn(t, c, "db", "pg", "node-a1", "")
+	node, uid := first.Node, first.UID
 
 	crashed := time.Now()
 	if err := c.CrashNode(node); err != nil {
@@ -67,7 +45,7 @@ func TestBaselineStockKubernetesStrandsStatefulPod(t *testing.T) {
 	// Give the control plane far longer than it took to evict: nothing
 	// moves on.
 	time.Sleep(3 * evicted)
-	pod, err = getPod(ctx, c, "db", "pg-0")
+	pod, err := getPod(ctx, c, "db", "pg-0")
 	if err != nil {
 		t.Fatalf("pg-0 is gone (%v); stock Kubernetes cannot confirm its deletion", err)
 	}

@@ -32,23 +32,8 @@ func TestClusterRunsStatefulPodOnDRBD(t *testing.T) {
 	})
 	ctx := context.Background()
 	namespace(t, c, "db")
-	vol := cluster.Volume{Namespace: "db", Claim: "data-pg-0", Diskful: []string{"node-a1", "node-b1"}, Tiebreakers: []string{"node-a2"}}
-	if err := c.CreateVolume(ctx, vol); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Client.AppsV1().StatefulSets("db").Create(ctx, cluster.StatefulSet("db", "pg"), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-
-	var node string
-	waitFor(t, time.Minute, "pg-0 Running", func(ctx context.Context) (bool, error) {
-		pod, err := getPod(ctx, c, "db", "pg-0")
-		if err != nil {
-			return false, nil
-		}
-		node = podRunningOn(pod)
-		return node != "", nil
-	})
+	vol, first := statefulPodOn(t, c, "db", "pg", "node-a1", "")
+	node := first.Node
 	t.Logf("pg-0 runs on %s", node)
 	waitFor(t, 30*time.Second, "the VolumeAttachment attached by the external-attacher", func(ctx context.Context) (bool, error) {
 		va, err := c.Attachment(ctx, vol.Resource())

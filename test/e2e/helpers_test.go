@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -16,6 +17,28 @@ import (
 
 	"github.com/linstor-ha/linstor-ha/test/cluster"
 )
+
+func TestMain(m *testing.M) {
+	var err error
+	if binDir, err = os.MkdirTemp("", "linstor-ha-e2e-bin-"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(binDir)
+	os.Exit(code)
+}
+
+// allBut returns the names of every node of the cluster but one.
+func allBut(c *cluster.Cluster, node string) []string {
+	var out []string
+	for _, n := range c.Nodes() {
+		if n.Spec.Name != node {
+			out = append(out, n.Spec.Name)
+		}
+	}
+	return out
+}
 
 // startCluster starts a cluster for one test and stops it when the test
 // ends; on failure it prints the tail of every process log.

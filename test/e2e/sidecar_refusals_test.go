@@ -24,13 +24,7 @@ func TestSidecarDoesNothingWithoutProof(t *testing.T) {
 
 	// A short cut of node-a1's replication links: DRBD notices and
 	// reconnects within the timeout.
-	var others []string
-	for _, n := range c.Nodes() {
-		if n.Spec.Name != "node-a1" {
-			others = append(others, n.Spec.Name)
-		}
-	}
-	if err := c.SplitReplication([]string{"node-a1"}, others); err != nil {
+	if err := c.SplitReplication([]string{"node-a1"}, allBut(c, "node-a1")); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 30*time.Second, "node-b1 to notice", func(context.Context) (bool, error) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -65,15 +64,14 @@ var sidecarOnce struct {
 	done bool
 }
 
+// binDir holds the binaries the tests build; TestMain removes it.
+var binDir string
+
 // sidecarBinary builds cmd/csi-sidecar once per test binary.
 func sidecarBinary(t testing.TB) string {
 	t.Helper()
 	if !sidecarOnce.done {
-		dir, err := os.MkdirTemp("", "linstor-ha-e2e-bin-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		sidecarOnce.path = filepath.Join(dir, "csi-sidecar")
+		sidecarOnce.path = filepath.Join(binDir, "csi-sidecar")
 		cmd := exec.Command("go", "build", "-o", sidecarOnce.path, "./cmd/csi-sidecar")
 		cmd.Dir = filepath.Join("..", "..")
 		if b, err := cmd.CombinedOutput(); err != nil {
@@ -240,13 +238,7 @@ func TestSidecarReplicationSplitAndHeal(t *testing.T) {
 	namespace(t, c, "db")
 	vol, first := statefulPodOn(t, c, "db", "pg", "node-a1", "")
 	watchWriters(t, c, vol.Resource())
-	var others []string
-	for _, n := range c.Nodes() {
-		if n.Spec.Name != "node-a1" {
-			others = append(others, n.Spec.Name)
-		}
-	}
-	if err := c.SplitReplication([]string{"node-a1"}, others); err != nil {
+	if err := c.SplitReplication([]string{"node-a1"}, allBut(c, "node-a1")); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 30*time.Second, "node-a1 to taint itself", func(ctx context.Context) (bool, error) {

@@ -2,6 +2,7 @@ package state
 
 import (
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -45,15 +46,7 @@ func (s *Store) List() []*Resource {
 	for _, r := range s.model.resources {
 		out = append(out, r.Clone())
 	}
-	slices.SortFunc(out, func(a, b *Resource) int {
-		switch {
-		case a.Name < b.Name:
-			return -1
-		case a.Name > b.Name:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b *Resource) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 

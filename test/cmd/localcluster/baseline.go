@@ -8,7 +8,6 @@ import (
 	"os"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/linstor-ha/linstor-ha/test/cluster"
@@ -32,22 +31,9 @@ func runBaseline(ctx context.Context, args []string) error {
 		return err
 	}
 	defer c.Stop()
-	const ns, claim = "db", "data-pg-0"
-	if _, err := c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		return err
-	}
-	vol := cluster.Volume{Namespace: ns, Claim: claim, Diskful: []string{"node-a1", "node-b1"}, Tiebreakers: []string{"node-a2"}}
-	if err := c.CreateVolume(ctx, vol); err != nil {
-		return err
-	}
-	if _, err := c.Client.AppsV1().StatefulSets(ns).Create(ctx, cluster.StatefulSet(ns, "pg"), metav1.CreateOptions{}); err != nil {
-		return err
-	}
-	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	first, err := c.WaitRunningAttached(sctx, ns, "pg-0", vol.Resource(), "")
+	vol, first, err := statefulPod(ctx, c)
 	if err != nil {
-		return fmt.Errorf("pg-0 never ran: %w", err)
+		return err
 	}
 	node := first.Node
 	logf("pg-0 runs on %s with its volume attached; crashing %s", node, node)
@@ -57,10 +43,10 @@ func runBaseline(ctx context.Context, args []string) error {
 	}
 	bctx, bcancel := context.WithTimeout(ctx, *bound)
 	defer bcancel()
-	replacement, err := c.WaitRunningAttached(bctx, ns, "pg-0", vol.Resource(), first.UID)
+	replacement, err := c.WaitRunningAttached(bctx, vol.Namespace, "pg-0", vol.Resource(), first.UID)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		pod, _ := c.Client.CoreV1().Pods(ns).Get(ctx, "pg-0", metav1.GetOptions{})
+		pod, _ := c.Client.CoreV1().Pods(vol.Namespace).Get(ctx, "pg-0", metav1.GetOptions{})
 		if pod != nil {
 			logf("after %s: pg-0 (uid %s) on %s, terminating=%v", *bound, pod.UID, pod.Spec.NodeName, pod.DeletionTimestamp != nil)
 		}

@@ -38,22 +38,9 @@ func runDemo(ctx context.Context, args []string) error {
 		return err
 	}
 	defer c.Stop()
-	const ns = "db"
-	if _, err := c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		return err
-	}
-	vol := cluster.Volume{Namespace: ns, Claim: "data-pg-0", Diskful: []string{"node-a1", "node-b1"}, Tiebreakers: []string{"node-a2"}}
-	if err := c.CreateVolume(ctx, vol); err != nil {
-		return err
-	}
-	if _, err := c.Client.AppsV1().StatefulSets(ns).Create(ctx, cluster.StatefulSet(ns, "pg"), metav1.CreateOptions{}); err != nil {
-		return err
-	}
-	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	first, err := c.WaitRunningAttached(sctx, ns, "pg-0", vol.Resource(), "")
+	vol, first, err := statefulPod(ctx, c)
 	if err != nil {
-		return fmt.Errorf("pg-0 never ran: %w", err)
+		return err
 	}
 	survivor := "node-b1"
 	if first.Node == survivor {
