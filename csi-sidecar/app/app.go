@@ -15,20 +15,19 @@ import (
 	"google.golang.org/grpc"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+
+	policyv1client "k8s.io/client-go/kubernetes/typed/policy/v1"
+	storagev1client "k8s.io/client-go/kubernetes/typed/storage/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
-	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/clusterview"
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/failover"
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/metrics"
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/report"
-	"github.com/linstor-ha/linstor-ha/pkg/apis/linstorha/v1alpha1"
 	"github.com/linstor-ha/linstor-ha/pkg/drbd/runner"
 	"github.com/linstor-ha/linstor-ha/pkg/drbd/state"
 )
@@ -82,25 +81,25 @@ func Run(ctx context.Context, o *Options, zone string) error {
 	if err != nil {
 		return err
 	}
-	client, err := kubernetes.NewForConfig(cfg)
+	client, err := newClients(cfg)
 	if err != nil {
-		return fmt.Errorf("failed to create a Kubernetes client: %w", err)
-	}
-	scheme := runtime.NewScheme()
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
 		return err
 	}
-	crClient, err := ctrlclient.New(cfg, ctrlclient.Options{Scheme: scheme})
+	reports, err := report.NewClient(cfg)
 	if err != nil {
-		return fmt.Errorf("failed to create the report client: %w", err)
+		return err
 	}
 	m := metrics.New()
 	store := state.NewStore()
 
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
-	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
+	broadcaster.StartRecordingToSink(&corev1client.EventSinkImpl{Interface: client.CoreV1().Events("")})
 	defer broadcaster.Shutdown()
-	recorder := broadcaster.NewRecorder(clientgoscheme.Scheme, corev1.EventSource{Component: "linstor-ha-sidecar", Host: o.NodeName})
+	eventScheme := runtime.NewScheme()
+	if err := corev1.AddToScheme(eventScheme); err != nil {
+		return err
+	}
+	recorder := broadcaster.NewRecorder(eventScheme, corev1.EventSource{Component: "linstor-ha-sidecar", Host: o.NodeName})
 
 	var ctrl *failover.Controller
 	view, err := clusterview.New(client, o.NodeName, func() { ctrl.Trigger() })
@@ -110,7 +109,7 @@ func Run(ctx context.Context, o *Options, zone string) error {
 	ctrl = failover.NewController(failover.ControllerOptions{
 		Node: o.NodeName, Drbdsetup: o.Drbdsetup, Timeout: o.FailOverTimeout, Hysteresis: o.GracePeriod,
 		ReportStaleAfter: o.ReportStaleAfter, DryRun: o.DryRun, PeerNode: o.PeerNode,
-	}, store, view, crClient, &failover.Executor{Client: client, Drbdsetup: o.Drbdsetup}, recorder, m)
+	}, store, view, reports, &failover.Executor{Client: client, Drbdsetup: o.Drbdsetup}, recorder, m)
 	publisher := report.NewPublisher(report.Options{
 		NodeName: o.NodeName, Zone: zone, Heartbeat: o.ReportHeartbeat,
 		OnWrite: func(err error) {
@@ -118,7 +117,7 @@ func Run(ctx context.Context, o *Options, zone string) error {
 				m.APIErrors.WithLabelValues("WriteReport").Inc()
 			}
 		},
-	}, crClient, store)
+	}, reports, store)
 	follow := runner.New(runner.Options{
 		Drbdsetup: o.Drbdsetup,
 		OnChange: func(names []string) {
@@ -189,4 +188,31 @@ func restConfig(o *Options) (*rest.Config, error) {
 	cfg.QPS, cfg.Burst = float32(o.KubeAPIQPS), o.KubeAPIBurst
 	cfg.UserAgent = "linstor-ha-sidecar/" + o.NodeName
 	return cfg, nil
+}
+
+// clients holds the three API group clients the sidecar uses, without a
+// full clientset.
+type clients struct {
+	core    corev1client.CoreV1Interface
+	storage storagev1client.StorageV1Interface
+	policy  policyv1client.PolicyV1Interface
+}
+
+func (c *clients) CoreV1() corev1client.CoreV1Interface          { return c.core }
+func (c *clients) StorageV1() storagev1client.StorageV1Interface { return c.storage }
+func (c *clients) PolicyV1() policyv1client.PolicyV1Interface    { return c.policy }
+
+func newClients(cfg *rest.Config) (*clients, error) {
+	var c clients
+	var err error
+	if c.core, err = corev1client.NewForConfig(cfg); err != nil {
+		return nil, fmt.Errorf("failed to create a Kubernetes client: %w", err)
+	}
+	if c.storage, err = storagev1client.NewForConfig(cfg); err != nil {
+		return nil, fmt.Errorf("failed to create a Kubernetes client: %w", err)
+	}
+	if c.policy, err = policyv1client.NewForConfig(cfg); err != nil {
+		return nil, fmt.Errorf("failed to create a Kubernetes client: %w", err)
+	}
+	return &c, nil
 }

@@ -14,8 +14,11 @@ import (
 	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+	policyv1client "k8s.io/client-go/kubernetes/typed/policy/v1"
+	storagev1client "k8s.io/client-go/kubernetes/typed/storage/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	storagelisters "k8s.io/client-go/listers/storage/v1"
 	"k8s.io/client-go/tools/cache"
@@ -25,50 +28,100 @@ import (
 
 const pvByHandle = "volumeHandle"
 
+// Clients are the typed API clients the sidecar uses; a full clientset
+// satisfies it, and so do the three group clients alone.
+type Clients interface {
+	CoreV1() corev1client.CoreV1Interface
+	StorageV1() storagev1client.StorageV1Interface
+	PolicyV1() policyv1client.PolicyV1Interface
+}
+
 // View caches what the sidecar needs of the cluster.
 type View struct {
-	client kubernetes.Interface
+	client Clients
 	node   string
 
-	factory    informers.SharedInformerFactory
-	podFactory informers.SharedInformerFactory
-	nodes      corelisters.NodeLister
-	pvs        cache.Indexer
-	vas        storagelisters.VolumeAttachmentLister
-	localPods  corelisters.PodLister
-	synced     []cache.InformerSynced
+	informers []cache.SharedIndexInformer
+	nodes     corelisters.NodeLister
+	pvs       cache.Indexer
+	vas       storagelisters.VolumeAttachmentLister
+	localPods corelisters.PodLister
 }
 
 // New returns a view for the sidecar of node. onChange is called for every
 // change of a cached object.
-func New(client kubernetes.Interface, node string, onChange func()) (*View, error) {
+func New(client Clients, node string, onChange func()) (*View, error) {
 	v := &View{client: client, node: node}
-	v.factory = informers.NewSharedInformerFactory(client, 0)
-	v.podFactory = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
-		o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", node).String()
-	}))
-	nodes := v.factory.Core().V1().Nodes()
-	pvs := v.factory.Core().V1().PersistentVolumes()
-	vas := v.factory.Storage().V1().VolumeAttachments()
-	pods := v.podFactory.Core().V1().Pods()
-	if err := pvs.Informer().AddIndexers(cache.Indexers{pvByHandle: indexPVByHandle}); err != nil {
-		return nil, fmt.Errorf("failed to index PersistentVolumes: %w", err)
-	}
-	handler := cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { onChange() },
-		UpdateFunc: func(any, any) { onChange() },
-		DeleteFunc: func(any) { onChange() },
-	}
-	for _, inf := range []cache.SharedIndexInformer{nodes.Informer(), pvs.Informer(), vas.Informer(), pods.Informer()} {
+	newInformer := func(lw *cache.ListWatch, obj runtime.Object, indexers cache.Indexers) (cache.SharedIndexInformer, error) {
+		// The wrapper tells the reflector whether the client can stream
+		// the initial list (a fake clientset cannot).
+		inf := cache.NewSharedIndexInformer(cache.ToListWatcherWithWatchListSemantics(lw, client), obj, 0, indexers)
 		if err := inf.SetTransform(trim); err != nil {
 			return nil, fmt.Errorf("failed to set the cache transform: %w", err)
 		}
-		if _, err := inf.AddEventHandler(handler); err != nil {
+		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(any) { onChange() },
+			UpdateFunc: func(any, any) { onChange() },
+			DeleteFunc: func(any) { onChange() },
+		}); err != nil {
 			return nil, err
 		}
-		v.synced = append(v.synced, inf.HasSynced)
+		v.informers = append(v.informers, inf)
+		return inf, nil
 	}
-	v.nodes, v.pvs, v.vas, v.localPods = nodes.Lister(), pvs.Informer().GetIndexer(), vas.Lister(), pods.Lister()
+	core, storage := client.CoreV1(), client.StorageV1()
+	nodes, err := newInformer(&cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return core.Nodes().List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return core.Nodes().Watch(ctx, o)
+		},
+	}, &corev1.Node{}, cache.Indexers{})
+	if err != nil {
+		return nil, err
+	}
+	pvs, err := newInformer(&cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return core.PersistentVolumes().List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return core.PersistentVolumes().Watch(ctx, o)
+		},
+	}, &corev1.PersistentVolume{}, cache.Indexers{pvByHandle: indexPVByHandle})
+	if err != nil {
+		return nil, err
+	}
+	vas, err := newInformer(&cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return storage.VolumeAttachments().List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return storage.VolumeAttachments().Watch(ctx, o)
+		},
+	}, &storagev1.VolumeAttachment{}, cache.Indexers{})
+	if err != nil {
+		return nil, err
+	}
+	// Only this node's pods are cached; others are listed when needed.
+	onThisNode := fields.OneTermEqualSelector("spec.nodeName", node).String()
+	pods, err := newInformer(&cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.FieldSelector = onThisNode
+			return core.Pods(metav1.NamespaceAll).List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.FieldSelector = onThisNode
+			return core.Pods(metav1.NamespaceAll).Watch(ctx, o)
+		},
+	}, &corev1.Pod{}, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	if err != nil {
+		return nil, err
+	}
+	v.nodes = corelisters.NewNodeLister(nodes.GetIndexer())
+	v.pvs = pvs.GetIndexer()
+	v.vas = storagelisters.NewVolumeAttachmentLister(vas.GetIndexer())
+	v.localPods = corelisters.NewPodLister(pods.GetIndexer())
 	return v, nil
 }
 
@@ -82,14 +135,15 @@ func indexPVByHandle(obj any) ([]string, error) {
 
 // Start starts the informers; they stop when ctx ends.
 func (v *View) Start(ctx context.Context) {
-	v.factory.Start(ctx.Done())
-	v.podFactory.Start(ctx.Done())
+	for _, inf := range v.informers {
+		go inf.RunWithContext(ctx)
+	}
 }
 
 // Synced reports whether every cache holds a complete list.
 func (v *View) Synced() bool {
-	for _, s := range v.synced {
-		if !s() {
+	for _, inf := range v.informers {
+		if !inf.HasSynced() {
 			return false
 		}
 	}

@@ -16,12 +16,10 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
-	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/clusterview"
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/metrics"
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/report"
-	"github.com/linstor-ha/linstor-ha/pkg/apis/linstorha/v1alpha1"
 	"github.com/linstor-ha/linstor-ha/pkg/drbd/drbdjson"
 	"github.com/linstor-ha/linstor-ha/pkg/drbd/state"
 	"github.com/linstor-ha/linstor-ha/pkg/metadata"
@@ -48,7 +46,7 @@ type Controller struct {
 	opts     ControllerOptions
 	store    *state.Store
 	view     *clusterview.View
-	reports  ctrlclient.Reader
+	reports  report.Client
 	executor *Executor
 	recorder record.EventRecorder
 	metrics  *metrics.Metrics
@@ -65,7 +63,7 @@ type Controller struct {
 }
 
 // NewController returns a controller.
-func NewController(opts ControllerOptions, store *state.Store, view *clusterview.View, reports ctrlclient.Reader,
+func NewController(opts ControllerOptions, store *state.Store, view *clusterview.View, reports report.Client,
 	executor *Executor, recorder record.EventRecorder, m *metrics.Metrics) *Controller {
 	return &Controller{
 		opts: opts, store: store, view: view, reports: reports, executor: executor, recorder: recorder, metrics: m,
@@ -355,8 +353,7 @@ func (c *Controller) nodeState(ctx context.Context, nodes map[string]NodeState, 
 		}
 	}
 	if name != c.opts.Node {
-		var rr v1alpha1.ReplicaReport
-		if err := c.reports.Get(ctx, ctrlclient.ObjectKey{Name: name}, &rr); err == nil &&
+		if rr, err := c.reports.Get(ctx, name); err == nil &&
 			rr.Status.Synced && time.Since(rr.Status.HeartbeatTime.Time) < c.opts.ReportStaleAfter {
 			st.Report = &PeerReport{Quorum: map[string]bool{}}
 			for _, res := range rr.Status.Resources {

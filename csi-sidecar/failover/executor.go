@@ -12,10 +12,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
+	"github.com/linstor-ha/linstor-ha/csi-sidecar/clusterview"
 	"github.com/linstor-ha/linstor-ha/pkg/metadata"
 )
 
@@ -25,7 +25,7 @@ const AttacherFinalizer = "external-attacher/linstor-csi-linbit-com"
 
 // Executor performs actions against the API server and DRBD.
 type Executor struct {
-	Client kubernetes.Interface
+	Client clusterview.Clients
 	// Drbdsetup is the drbdsetup binary used to demote.
 	Drbdsetup string
 }

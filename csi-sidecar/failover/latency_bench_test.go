@@ -17,12 +17,11 @@ import (
 	clienttesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/ptr"
-	crfake "sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/clusterview"
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/failover"
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/metrics"
-	"github.com/linstor-ha/linstor-ha/pkg/apis/linstorha/v1alpha1"
+	"github.com/linstor-ha/linstor-ha/csi-sidecar/report/fakereport"
 	"github.com/linstor-ha/linstor-ha/pkg/drbd/events2"
 	"github.com/linstor-ha/linstor-ha/pkg/drbd/state"
 	"github.com/linstor-ha/linstor-ha/pkg/metadata"
@@ -55,9 +54,7 @@ func BenchmarkDecisionLatency(b *testing.B) {
 		return true, nil, fmt.Errorf("benchmark: no taint")
 	})
 
-	scheme := runtime.NewScheme()
-	_ = v1alpha1.AddToScheme(scheme)
-	reports := crfake.NewClientBuilder().WithScheme(scheme).Build()
+	reports := fakereport.New()
 	store := state.NewStore()
 	drbdsetup := filepath.Join(b.TempDir(), "drbdsetup")
 	show := `[{"resource":"r0","options":{"quorum":"majority"},"_this_host":{"node-id":1,"volumes":[]}}]`

@@ -3,6 +3,7 @@ package metrics
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // Metrics are the sidecar's metrics, registered on their own registry.
@@ -56,6 +57,6 @@ func New() *Metrics {
 		}, []string{"operation"}),
 	}
 	m.Registry.MustRegister(m.Actions, m.Refusals, m.DetectionToAction, m.Resources, m.ParseErrors, m.DrbdsetupRestarts, m.APIErrors,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

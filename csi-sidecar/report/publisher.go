@@ -11,7 +11,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
-	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/linstor-ha/linstor-ha/pkg/apis/linstorha/v1alpha1"
 	"github.com/linstor-ha/linstor-ha/pkg/drbd/state"
@@ -66,7 +65,7 @@ func (o *Options) complete() {
 // one carries everything.
 type Publisher struct {
 	opts   Options
-	client ctrlclient.Client
+	client Client
 	store  *state.Store
 
 	mu        sync.Mutex
@@ -76,7 +75,7 @@ type Publisher struct {
 }
 
 // NewPublisher returns a publisher of store's state for one node.
-func NewPublisher(opts Options, client ctrlclient.Client, store *state.Store) *Publisher {
+func NewPublisher(opts Options, client Client, store *state.Store) *Publisher {
 	opts.complete()
 	return &Publisher{opts: opts, client: client, store: store, published: map[string]v1alpha1.ResourceReport{}, wake: make(chan struct{}, 1)}
 }
@@ -202,21 +201,20 @@ func (p *Publisher) write(ctx context.Context) error {
 	}
 	p.mu.Unlock()
 
-	report := &v1alpha1.ReplicaReport{ObjectMeta: metav1.ObjectMeta{Name: p.opts.NodeName}}
 	patch, err := json.Marshal(map[string]any{"status": status})
 	if err != nil {
 		return err
 	}
-	err = p.client.Status().Patch(ctx, report, ctrlclient.RawPatch("application/merge-patch+json", patch))
+	err = p.client.PatchStatus(ctx, p.opts.NodeName, patch)
 	if apierrors.IsNotFound(err) {
-		report = &v1alpha1.ReplicaReport{ObjectMeta: metav1.ObjectMeta{
+		report := &v1alpha1.ReplicaReport{ObjectMeta: metav1.ObjectMeta{
 			Name:   p.opts.NodeName,
 			Labels: map[string]string{metadata.LabelReportNode: p.opts.NodeName},
 		}}
 		if err := p.client.Create(ctx, report); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("failed to create replica report %s: %w", p.opts.NodeName, err)
 		}
-		err = p.client.Status().Patch(ctx, report, ctrlclient.RawPatch("application/merge-patch+json", patch))
+		err = p.client.PatchStatus(ctx, p.opts.NodeName, patch)
 	}
 	if err != nil {
 		return fmt.Errorf("failed to update replica report %s: %w", p.opts.NodeName, err)

@@ -7,27 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
-	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
-	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
-
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/report"
+	"github.com/linstor-ha/linstor-ha/csi-sidecar/report/fakereport"
 	"github.com/linstor-ha/linstor-ha/pkg/apis/linstorha/v1alpha1"
 	"github.com/linstor-ha/linstor-ha/pkg/drbd/events2"
 	"github.com/linstor-ha/linstor-ha/pkg/drbd/state"
 	"github.com/linstor-ha/linstor-ha/pkg/metadata"
 )
-
-func fakeClient(t *testing.T, funcs interceptor.Funcs) ctrlclient.Client {
-	t.Helper()
-	scheme := runtime.NewScheme()
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	return fake.NewClientBuilder().WithScheme(scheme).WithStatusSubresource(&v1alpha1.ReplicaReport{}).WithInterceptorFuncs(funcs).Build()
-}
 
 func update(t *testing.T, s *state.Store, lines ...string) {
 	t.Helper()
@@ -72,12 +58,9 @@ func run(t *testing.T, p *report.Publisher) {
 	t.Cleanup(func() { cancel(); <-done })
 }
 
-func get(t *testing.T, c ctrlclient.Client, name string) (*v1alpha1.ReplicaReport, bool) {
-	var rr v1alpha1.ReplicaReport
-	if err := c.Get(context.Background(), types.NamespacedName{Name: name}, &rr); err != nil {
-		return nil, false
-	}
-	return &rr, true
+func get(t *testing.T, c *fakereport.Client, name string) (*v1alpha1.ReplicaReport, bool) {
+	rr, err := c.Get(context.Background(), name)
+	return rr, err == nil
 }
 
 func eventually(t *testing.T, what string, cond func() bool) {
@@ -92,7 +75,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 func TestPublisherWritesUrgentChangesAndCarriesTheRest(t *testing.T) {
-	c := fakeClient(t, interceptor.Funcs{})
+	c := fakereport.New()
 	store := state.NewStore()
 	update(t, store,
 		"exists resource name:r0 role:Secondary suspended:no may_promote:yes",
@@ -136,16 +119,15 @@ func TestPublisherWritesUrgentChangesAndCarriesTheRest(t *testing.T) {
 func TestPublisherRetriesWhenTheAPIServerFails(t *testing.T) {
 	var mu sync.Mutex
 	failing := true
-	c := fakeClient(t, interceptor.Funcs{
-		SubResourcePatch: func(ctx context.Context, cl ctrlclient.Client, sub string, obj ctrlclient.Object, patch ctrlclient.Patch, opts ...ctrlclient.SubResourcePatchOption) error {
-			mu.Lock()
-			defer mu.Unlock()
-			if failing {
-				return errors.New("connection refused")
-			}
-			return cl.SubResource(sub).Patch(ctx, obj, patch, opts...)
-		},
-	})
+	c := fakereport.New()
+	c.Fail = func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if failing {
+			return errors.New("connection refused")
+		}
+		return nil
+	}
 	store := state.NewStore()
 	update(t, store, "exists resource name:r0 role:Secondary")
 	w := &writes{}

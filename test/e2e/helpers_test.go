@@ -115,13 +115,6 @@ func getPod(ctx context.Context, c *cluster.Cluster, ns, name string) (*corev1.P
 	return c.Client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
 }
 
-func podRunningOn(pod *corev1.Pod) string {
-	if pod.DeletionTimestamp != nil || pod.Status.Phase != corev1.PodRunning {
-		return ""
-	}
-	return pod.Spec.NodeName
-}
-
 func httpGet(url string) (string, error) {
 	resp, err := http.Get(url)
 	if err != nil {
