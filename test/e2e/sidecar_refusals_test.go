@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -103,7 +102,7 @@ func TestSidecarRestartedMidwayCompletes(t *testing.T) {
 	}
 	// Kill the new sidecar's drbdsetup events2 once: it must restart it.
 	waitFor(t, 30*time.Second, "node-b1's events2 stream", func(context.Context) (bool, error) {
-		return exec.Command("pkill", "-f", "sim-node=node-b1.* events2").Run() == nil, nil
+		return killProcesses("--sim-node=node-b1", "events2") > 0, nil
 	})
 	rctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
