@@ -12,7 +12,7 @@ FUZZTIME    ?= 60s
 # CI budgets; everything else runs with it.
 TEST_FLAGS  ?= -race -count=1
 
-.PHONY: all build generate tools test test-unit test-e2e lint fmt fuzz bench bench-sidecar bench-baseline cluster demo clean
+.PHONY: all build generate tools test test-unit test-e2e lint fmt fuzz bench bench-sidecar bench-baseline cluster demo demo-stock clean
 
 # The upstream programs of test clusters, built once into a cache keyed by
 # test/tools/go.mod and go.sum (about 12 minutes cold on two cores).
@@ -75,8 +75,13 @@ bench-baseline:
 cluster:
 	@dir=$$(test/tools/build.sh) && LINSTOR_HA_TOOLS=$$dir $(GO) run ./test/cmd/localcluster up
 
-## demo: a local cluster loses the node under a stateful pod; prints the timeline
+## demo: a local cluster with the sidecar loses the node under a stateful pod; prints the timeline
 demo:
+	@mkdir -p $(BIN) && $(GO) build -o $(BIN)/csi-sidecar ./cmd/csi-sidecar
+	@dir=$$(test/tools/build.sh) && LINSTOR_HA_TOOLS=$$dir $(GO) run ./test/cmd/localcluster demo --sidecar $(BIN)/csi-sidecar
+
+## demo-stock: the same crash with stock Kubernetes only
+demo-stock:
 	@dir=$$(test/tools/build.sh) && LINSTOR_HA_TOOLS=$$dir $(GO) run ./test/cmd/localcluster demo
 
 clean:

@@ -8,19 +8,23 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/linstor-ha/linstor-ha/pkg/metadata"
 	"github.com/linstor-ha/linstor-ha/test/cluster"
 )
 
-// runDemo shows, on a local cluster, what happens today when the node under
-// a stateful pod crashes: how fast DRBD knows, and how stock Kubernetes
-// leaves the pod Terminating and its volume attached to the dead node. Grace
-// periods are shortened so that the demo takes about a minute; DRBD's
-// detection delays are its defaults.
+// runDemo shows, on a local cluster, what happens when the node under a
+// stateful pod crashes: how fast DRBD knows, how stock Kubernetes leaves the
+// pod Terminating and its volume attached to the dead node, and, with
+// --sidecar, how the linstor-ha sidecar fails it over. Grace periods are
+// shortened so that the demo takes about a minute; DRBD's detection delays
+// are its defaults.
 func runDemo(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	watch := fs.Duration("watch", 45*time.Second, "how long to watch after the crash")
+	sidecar := fs.String("sidecar", "", "a built csi-sidecar binary to run on every node")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -33,6 +37,8 @@ func runDemo(ctx context.Context, args []string) error {
 		NodeLeaseDuration:        12 * time.Second,
 		DefaultTolerationSeconds: tolerationSeconds,
 		Logf:                     logf,
+		Sidecar:                  *sidecar,
+		SidecarArgs:              []string{"--fail-over-timeout=5s", "--report-heartbeat=2s", "--report-stale-after=6s"},
 	})
 	if err != nil {
 		return err
@@ -47,7 +53,11 @@ func runDemo(ctx context.Context, args []string) error {
 		survivor = "node-a1"
 	}
 	fmt.Printf("\nStatefulSet pod pg-0 runs on %s; its DRBD volume has replicas on node-a1 and node-b1 and a tiebreaker on node-a2.\n", first.Node)
-	fmt.Printf("Stock Kubernetes: node grace period 10s, tolerations %ds; DRBD: ping-int 10s, ping-timeout 0.5s, timeout 6s.\n\n", tolerationSeconds)
+	fmt.Printf("Stock Kubernetes: node grace period 10s, tolerations %ds; DRBD: ping-int 10s, ping-timeout 0.5s, timeout 6s.\n", tolerationSeconds)
+	if *sidecar != "" {
+		fmt.Println("linstor-ha sidecar on every node: fail-over timeout 5s.")
+	}
+	fmt.Println()
 
 	tl := cluster.NewTimeline(os.Stdout)
 	if err := c.CrashNode(first.Node); err != nil {
@@ -56,7 +66,9 @@ func runDemo(ctx context.Context, args []string) error {
 	tl.Mark("crash: " + first.Node + " loses power")
 	deadline := time.After(*watch)
 	for {
-		observe(ctx, c, tl, vol, first, survivor)
+		if observe(ctx, c, tl, vol, first, survivor) {
+			return nil
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -67,8 +79,9 @@ func runDemo(ctx context.Context, args []string) error {
 	}
 }
 
-// observe marks on the timeline what the cluster shows now.
-func observe(ctx context.Context, c *cluster.Cluster, tl *cluster.Timeline, vol cluster.Volume, first cluster.Placement, survivor string) {
+// observe marks on the timeline what the cluster shows now, and reports
+// whether the workload runs again.
+func observe(ctx context.Context, c *cluster.Cluster, tl *cluster.Timeline, vol cluster.Volume, first cluster.Placement, survivor string) bool {
 	if v, ok := c.DRBD.View(survivor, vol.Resource()); ok {
 		if p := v.Connection(first.Node); p != nil && !p.Connected() {
 			tl.Mark(fmt.Sprintf("DRBD on %s noticed: connection to %s %s", survivor, first.Node, p.State))
@@ -82,19 +95,37 @@ func observe(ctx context.Context, c *cluster.Cluster, tl *cluster.Timeline, vol 
 			tl.Mark("node lifecycle controller: " + first.Node + " NotReady")
 		}
 		for _, t := range n.Spec.Taints {
-			if t.Effect == corev1.TaintEffectNoExecute {
+			switch {
+			case t.Key == metadata.TaintLostQuorum:
+				tl.Mark("linstor-ha sidecar tainted " + first.Node + " " + t.Key + ":NoSchedule")
+			case t.Effect == corev1.TaintEffectNoExecute:
 				tl.Mark("taint " + t.Key + ":NoExecute on " + first.Node)
 			}
 		}
 	}
-	if pod, err := c.Client.CoreV1().Pods(vol.Namespace).Get(ctx, "pg-0", metav1.GetOptions{}); err == nil {
-		if pod.UID == first.UID && pod.DeletionTimestamp != nil {
-			tl.Mark("taint manager evicted pg-0: Terminating, and no kubelet will confirm it")
-		}
-		if pod.UID != first.UID {
-			tl.Mark("replacement pg-0 created on " + pod.Spec.NodeName)
+	pod, err := c.Client.CoreV1().Pods(vol.Namespace).Get(ctx, "pg-0", metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err) || (err == nil && pod.UID != first.UID):
+		tl.Mark("old pg-0 deleted")
+	case err == nil && pod.DeletionTimestamp != nil:
+		tl.Mark("taint manager evicted pg-0: Terminating, and no kubelet will confirm it")
+	}
+	if va, err := c.Attachment(ctx, vol.Resource()); err == nil && va == nil {
+		tl.Mark("VolumeAttachment to " + first.Node + " removed")
+	}
+	if err != nil || pod.UID == first.UID {
+		return false
+	}
+	tl.Mark("replacement pg-0 scheduled on " + pod.Spec.NodeName)
+	va, err := c.Attachment(ctx, vol.Resource())
+	if err == nil && va != nil && va.Spec.NodeName == pod.Spec.NodeName && va.Status.Attached {
+		tl.Mark("volume attached to " + pod.Spec.NodeName)
+		if pod.Status.Phase == corev1.PodRunning {
+			tl.Mark("replacement pg-0 Running on " + pod.Spec.NodeName + " with its volume attached")
+			return true
 		}
 	}
+	return false
 }
 
 // summarize prints where the workload stands at the end of the demo.
