@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1
 # One build stage, one target per binary. Build a target with
 #   docker build --target <name> --build-arg VERSION=$(git describe --tags) .
-# Targets are added here as the binaries land (webhook, scheduler and
-# csi-sidecar); drbdsim is the DRBD simulator used by test clusters.
+# Targets: csi-sidecar (next to the LINSTOR CSI node plugin, with
+# drbd-utils) and drbdsim (the DRBD simulator of test clusters). The webhook
+# and the scheduler get theirs as they land.
 
 ARG GO_VERSION=1.26
 
@@ -15,7 +16,15 @@ ARG VERSION=dev
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 go build -trimpath \
       -ldflags "-s -w -X github.com/linstor-ha/linstor-ha/pkg/version.Version=${VERSION}" \
-      -o /out/ ./test/cmd/...
+      -o /out/ ./cmd/... ./test/cmd/drbdsim ./test/cmd/drbdsetup
+
+# The sidecar execs drbdsetup, so it needs drbd-utils next to it.
+FROM debian:bookworm-slim AS csi-sidecar
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends drbd-utils \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=build /out/csi-sidecar /usr/local/bin/csi-sidecar
+ENTRYPOINT ["/usr/local/bin/csi-sidecar"]
 
 FROM gcr.io/distroless/static-debian12:nonroot AS drbdsim
 COPY --from=build /out/drbdsim /out/drbdsetup /usr/local/bin/
