@@ -37,6 +37,8 @@ type Cluster struct {
 	ctrl   *csidriver.Server
 	attach *process
 	procs  processTable
+	// sidecarNS and sidecarSA are the sidecars' service account.
+	sidecarNS, sidecarSA string
 
 	mu       sync.Mutex
 	nodes    map[string]*Node
@@ -95,6 +97,9 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	}
 	if opts.Sidecar != "" {
 		if err := c.installCRDs(ctx); err != nil {
+			return nil, err
+		}
+		if c.sidecarNS, c.sidecarSA, err = c.installSidecarRBAC(ctx); err != nil {
 			return nil, err
 		}
 	}

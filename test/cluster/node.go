@@ -131,16 +131,21 @@ func (c *Cluster) startNode(ctx context.Context, n *Node) error {
 }
 
 // startSidecar runs the node's csi-sidecar next to its CSI endpoint, with
-// its drbdsetup and through its API proxy, as the DaemonSet does.
+// its drbdsetup, through its API proxy and with the service account and
+// rights of manifests/sidecar, as the DaemonSet does.
 func (c *Cluster) startSidecar(n *Node) error {
 	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	kubeconfig, err := c.sidecarKubeconfig(context.Background(), n, c.sidecarNS, c.sidecarSA)
 	if err != nil {
 		return err
 	}
 	args := append([]string{
 		"--csi-address=" + n.CSISocket,
 		"--node-name=" + n.Spec.Name,
-		"--kubeconfig=" + n.Kubeconfig,
+		"--kubeconfig=" + kubeconfig,
 		"--drbdsetup=" + n.Drbdsetup,
 		"--http-endpoint=127.0.0.1:" + strconv.Itoa(port),
 	}, c.opts.SidecarArgs...)
