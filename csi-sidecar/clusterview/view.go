@@ -70,51 +70,24 @@ func New(client Clients, node string, onChange func()) (*View, error) {
 		return inf, nil
 	}
 	core, storage := client.CoreV1(), client.StorageV1()
-	nodes, err := newInformer(&cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return core.Nodes().List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			return core.Nodes().Watch(ctx, o)
-		},
-	}, &corev1.Node{}, cache.Indexers{})
+	nodes, err := newInformer(listWatch(core.Nodes().List, core.Nodes().Watch, ""), &corev1.Node{}, cache.Indexers{})
 	if err != nil {
 		return nil, err
 	}
-	pvs, err := newInformer(&cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return core.PersistentVolumes().List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			return core.PersistentVolumes().Watch(ctx, o)
-		},
-	}, &corev1.PersistentVolume{}, cache.Indexers{pvByHandle: indexPVByHandle})
+	pvs, err := newInformer(listWatch(core.PersistentVolumes().List, core.PersistentVolumes().Watch, ""),
+		&corev1.PersistentVolume{}, cache.Indexers{pvByHandle: indexPVByHandle})
 	if err != nil {
 		return nil, err
 	}
-	vas, err := newInformer(&cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return storage.VolumeAttachments().List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			return storage.VolumeAttachments().Watch(ctx, o)
-		},
-	}, &storagev1.VolumeAttachment{}, cache.Indexers{})
+	vas, err := newInformer(listWatch(storage.VolumeAttachments().List, storage.VolumeAttachments().Watch, ""),
+		&storagev1.VolumeAttachment{}, cache.Indexers{})
 	if err != nil {
 		return nil, err
 	}
 	// Only this node's pods are cached; others are listed when needed.
-	onThisNode := fields.OneTermEqualSelector("spec.nodeName", node).String()
-	pods, err := newInformer(&cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.FieldSelector = onThisNode
-			return core.Pods(metav1.NamespaceAll).List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.FieldSelector = onThisNode
-			return core.Pods(metav1.NamespaceAll).Watch(ctx, o)
-		},
-	}, &corev1.Pod{}, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	allPods := core.Pods(metav1.NamespaceAll)
+	pods, err := newInformer(listWatch(allPods.List, allPods.Watch, fields.OneTermEqualSelector("spec.nodeName", node).String()),
+		&corev1.Pod{}, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
 	if err != nil {
 		return nil, err
 	}
@@ -123,6 +96,29 @@ func New(client Clients, node string, onChange func()) (*View, error) {
 	v.vas = storagelisters.NewVolumeAttachmentLister(vas.GetIndexer())
 	v.localPods = corelisters.NewPodLister(pods.GetIndexer())
 	return v, nil
+}
+
+// listWatch builds the ListWatch of a typed client's List and Watch,
+// restricted to fieldSelector when it is not empty.
+func listWatch[L runtime.Object](
+	list func(context.Context, metav1.ListOptions) (L, error),
+	watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error),
+	fieldSelector string,
+) *cache.ListWatch {
+	restrict := func(o metav1.ListOptions) metav1.ListOptions {
+		if fieldSelector != "" {
+			o.FieldSelector = fieldSelector
+		}
+		return o
+	}
+	return &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return list(ctx, restrict(o))
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return watchFn(ctx, restrict(o))
+		},
+	}
 }
 
 func indexPVByHandle(obj any) ([]string, error) {

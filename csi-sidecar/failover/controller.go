@@ -20,6 +20,7 @@ import (
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/clusterview"
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/metrics"
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/report"
+	"github.com/linstor-ha/linstor-ha/pkg/apis/linstorha/v1alpha1"
 	"github.com/linstor-ha/linstor-ha/pkg/drbd/drbdjson"
 	"github.com/linstor-ha/linstor-ha/pkg/drbd/state"
 	"github.com/linstor-ha/linstor-ha/pkg/metadata"
@@ -309,21 +310,14 @@ func (c *Controller) input(ctx context.Context) Input {
 
 // countResources sets the resources-by-health gauge.
 func (c *Controller) countResources(resources []*state.Resource) {
-	var healthy, degraded, noQuorum float64
-	for _, r := range resources {
-		rr := report.Resource(r)
-		switch {
-		case !rr.Quorum:
-			noQuorum++
-		case report.Healthy(&rr):
-			healthy++
-		default:
-			degraded++
-		}
+	reports := make([]v1alpha1.ResourceReport, len(resources))
+	for i, r := range resources {
+		reports[i] = report.Resource(r)
 	}
-	c.metrics.Resources.WithLabelValues("healthy").Set(healthy)
-	c.metrics.Resources.WithLabelValues("degraded").Set(degraded)
-	c.metrics.Resources.WithLabelValues("without-quorum").Set(noQuorum)
+	s := report.Summarize(reports)
+	c.metrics.Resources.WithLabelValues("healthy").Set(float64(s.Healthy))
+	c.metrics.Resources.WithLabelValues("degraded").Set(float64(s.Degraded))
+	c.metrics.Resources.WithLabelValues("without-quorum").Set(float64(s.WithoutQuorum))
 }
 
 func podOf(p *corev1.Pod) Pod {

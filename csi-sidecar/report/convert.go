@@ -78,18 +78,27 @@ func Healthy(r *v1alpha1.ResourceReport) bool {
 func Status(node, zone string, synced bool, resources []*state.Resource) v1alpha1.ReplicaReportStatus {
 	st := v1alpha1.ReplicaReportStatus{NodeName: node, Zone: zone, Synced: synced}
 	for _, r := range resources {
-		rr := Resource(r)
-		st.Summary.Resources++
-		switch {
-		case !rr.Quorum:
-			st.Summary.WithoutQuorum++
-		case Healthy(&rr):
-			st.Summary.Healthy++
-		default:
-			st.Summary.Degraded++
-		}
-		st.Resources = append(st.Resources, rr)
+		st.Resources = append(st.Resources, Resource(r))
 	}
+	st.Summary = Summarize(st.Resources)
 	slices.SortFunc(st.Resources, func(a, b v1alpha1.ResourceReport) int { return strings.Compare(a.Name, b.Name) })
 	return st
+}
+
+// Summarize counts resources by health: without quorum, healthy, or
+// degraded.
+func Summarize(resources []v1alpha1.ResourceReport) v1alpha1.ReportSummary {
+	var s v1alpha1.ReportSummary
+	for i := range resources {
+		s.Resources++
+		switch {
+		case !resources[i].Quorum:
+			s.WithoutQuorum++
+		case Healthy(&resources[i]):
+			s.Healthy++
+		default:
+			s.Degraded++
+		}
+	}
+	return s
 }

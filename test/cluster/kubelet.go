@@ -101,28 +101,32 @@ func (k *kubelet) run(ctx context.Context) {
 	factory.Start(ctx.Done())
 	defer podFactory.Shutdown()
 	defer factory.Shutdown()
-	// Retry opens that failed (the volume may still be Primary elsewhere)
-	// without waiting for the next API event.
-	retry := time.NewTicker(250 * time.Millisecond)
-	defer retry.Stop()
+	// Work that could not be done (caches not synced yet, an open refused
+	// because the volume is still Primary elsewhere) is retried soon,
+	// without waiting for the next API event; otherwise only events wake
+	// the kubelet.
+	var retry <-chan time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-k.trigger:
-		case <-retry.C:
+		case <-retry:
 		}
+		retry = time.After(250 * time.Millisecond)
 		if !pods.Informer().HasSynced() || !vas.Informer().HasSynced() || !pvs.Informer().HasSynced() || !pvcs.Informer().HasSynced() {
 			continue
 		}
 		want := k.wanted(pods.Lister(), pvcs.Lister(), pvs.Lister(), vas.Lister())
-		k.sync(ctx, want)
+		if !k.sync(ctx, want) {
+			retry = nil
+		}
 	}
 }
 
 // sync opens and closes devices to match want and reports the volumes in
-// use.
-func (k *kubelet) sync(ctx context.Context, want map[string]bool) {
+// use; it reports whether something is left to retry.
+func (k *kubelet) sync(ctx context.Context, want map[string]bool) (pending bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	changed := false
@@ -132,6 +136,7 @@ func (k *kubelet) sync(ctx context.Context, want map[string]bool) {
 		}
 		if err := k.dev.Open(k.node, res); err != nil {
 			k.logger.V(2).Info("Device not opened yet", "resource", res, "err", err)
+			pending = true
 			continue
 		}
 		k.opened[res] = true
@@ -143,6 +148,7 @@ func (k *kubelet) sync(ctx context.Context, want map[string]bool) {
 		}
 		if err := k.dev.Close(k.node, res); err != nil {
 			k.logger.Error(err, "Failed to close device", "resource", res)
+			pending = true
 			continue
 		}
 		delete(k.opened, res)
@@ -154,20 +160,24 @@ func (k *kubelet) sync(ctx context.Context, want map[string]bool) {
 	}
 	slices.Sort(inUse)
 	if changed || !slices.Equal(inUse, k.reported) {
-		k.reportInUse(ctx, inUse)
+		if !k.reportInUse(ctx, inUse) {
+			pending = true
+		}
 	}
+	return pending
 }
 
-// reportInUse patches the node's status.volumesInUse; a failed report is
-// tried again on the next sync.
-func (k *kubelet) reportInUse(ctx context.Context, inUse []corev1.UniqueVolumeName) {
+// reportInUse patches the node's status.volumesInUse and reports whether
+// it succeeded; a failed report is retried.
+func (k *kubelet) reportInUse(ctx context.Context, inUse []corev1.UniqueVolumeName) bool {
 	patch, _ := json.Marshal(map[string]any{"status": map[string]any{"volumesInUse": inUse}})
 	if _, err := k.client.CoreV1().Nodes().Patch(ctx, k.node, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "status"); err != nil {
 		k.logger.V(2).Info("Failed to report volumes in use", "err", err)
 		k.reported = nil
-		return
+		return false
 	}
 	k.reported = inUse
+	return true
 }
 
 // wanted returns the DRBD resources the node's pods need open: those of pods
