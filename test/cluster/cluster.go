@@ -212,7 +212,7 @@ func (c *Cluster) checkRunning() error {
 	var errs []error
 	for _, p := range procs {
 		if ok, err := p.exited(); ok {
-			errs = append(errs, fmt.Errorf("%s exited (%v); see %s", p.name, err, p.log))
+			errs = append(errs, fmt.Errorf("%s exited (%v); its log ends:\n%s", p.name, err, p.logTail()))
 		}
 	}
 	return errors.Join(errs...)

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -119,12 +120,29 @@ func (p *process) waitFor(ctx context.Context, what string, check func() error) 
 			return nil
 		}
 		if ok, err := p.exited(); ok {
-			return fmt.Errorf("%s exited (%v) before %s; see %s", p.name, err, what, p.log)
+			return fmt.Errorf("%s exited (%v) before %s; its log ends:\n%s", p.name, err, what, p.logTail())
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%s: timed out waiting for %s: %v; see %s", p.name, what, last, p.log)
+			return fmt.Errorf("%s: timed out waiting for %s: %v; its log ends:\n%s", p.name, what, last, p.logTail())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// logTail returns the last lines of the process's log, so that a failure
+// explains itself after the cluster directory is gone.
+func (p *process) logTail() string {
+	const maxBytes = 4 << 10
+	b, err := os.ReadFile(p.log)
+	if err != nil {
+		return fmt.Sprintf("(no log: %v)", err)
+	}
+	if len(b) > maxBytes {
+		b = b[len(b)-maxBytes:]
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			b = b[i+1:]
+		}
+	}
+	return string(b)
 }
