@@ -19,7 +19,9 @@ func TestDecodeArgs(t *testing.T) {
 			return s.staleAfter == 20*time.Second && !s.strict && s.dataWeight == 10 && s.zoneWeight == 4 && s.disklessWeight == 2
 		}},
 		{name: "versioned and set", raw: `{"apiVersion":"linstor-ha.io/v1alpha1","kind":"DRBDReplicasArgs","staleAfter":"45s","strict":true,"zoneWeight":0}`,
-			check: func(s *settings) bool { return s.staleAfter == 45*time.Second && s.strict && s.zoneWeight == 0 && s.dataWeight == 10 }},
+			check: func(s *settings) bool {
+				return s.staleAfter == 45*time.Second && s.strict && s.zoneWeight == 0 && s.dataWeight == 10
+			}},
 		{name: "unknown field", raw: `{"staleAfer":"45s"}`, wantErr: `unknown field "staleAfer"`},
 		{name: "wrong case", raw: `{"StaleAfter":"45s"}`, wantErr: `unknown field "StaleAfter"`},
 		{name: "not JSON", raw: `staleAfter: [`, wantErr: "failed to decode"},

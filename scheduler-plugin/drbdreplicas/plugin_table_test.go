@@ -21,14 +21,14 @@ func TestPlacement(t *testing.T) {
 	}
 	everyNode := all("a1", "a2", "a3", "b1", "b2", "b3")
 	for _, tc := range []struct {
-		name       string
-		layout     map[string][]replicaSpec
-		stale      map[string]bool
-		missing    map[string]bool
-		args       runtime.Object
-		pod        func() []string // claims
-		strictPod  bool
-		want       outcome
+		name      string
+		layout    map[string][]replicaSpec
+		stale     map[string]bool
+		missing   map[string]bool
+		args      runtime.Object
+		pod       func() []string // claims
+		strictPod bool
+		want      outcome
 	}{{
 		name:   "healthy replicas: data best, then its zone, a tiebreaker a little more",
 		layout: map[string][]replicaSpec{"r1": defaultLayout("r1")},
