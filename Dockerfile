@@ -2,8 +2,9 @@
 # One build stage, one target per binary. Build a target with
 #   docker build --target <name> --build-arg VERSION=$(git describe --tags) .
 # Targets: csi-sidecar (next to the LINSTOR CSI node plugin, with
-# drbd-utils) and drbdsim (the DRBD simulator of test clusters). The webhook
-# and the scheduler get theirs as they land.
+# drbd-utils), scheduler (the secondary scheduler with the DRBDReplicas
+# plugin) and drbdsim (the DRBD simulator of test clusters). The webhook
+# gets its own as it lands.
 
 ARG GO_VERSION=1.26
 
@@ -25,6 +26,11 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/csi-sidecar /usr/local/bin/csi-sidecar
 ENTRYPOINT ["/usr/local/bin/csi-sidecar"]
+
+FROM gcr.io/distroless/static-debian12:nonroot AS scheduler
+COPY --from=build /out/scheduler /usr/local/bin/scheduler
+USER 65532:65532
+ENTRYPOINT ["/usr/local/bin/scheduler"]
 
 FROM gcr.io/distroless/static-debian12:nonroot AS drbdsim
 COPY --from=build /out/drbdsim /out/drbdsetup /usr/local/bin/

@@ -36,6 +36,10 @@ type Cluster struct {
 	drbdSv *drbdServer
 	ctrl   *csidriver.Server
 	attach *process
+	// linstorScheduler is linstor-ha's scheduler, when Options.Scheduler is set.
+	linstorScheduler *process
+	// bulkKwok serves the bulk nodes.
+	bulkKwok *process
 	procs  processTable
 	// sidecarNS and sidecarSA are the sidecars' service account.
 	sidecarNS, sidecarSA string
@@ -95,10 +99,17 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if err := c.installStorage(ctx); err != nil {
 		return nil, err
 	}
-	if opts.Sidecar != "" {
+	if opts.Sidecar != "" || opts.Scheduler != "" {
 		if err := c.installCRDs(ctx); err != nil {
 			return nil, err
 		}
+	}
+	if opts.Scheduler != "" {
+		if err := c.startLinstorScheduler(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Sidecar != "" {
 		if c.sidecarNS, c.sidecarSA, err = c.installSidecarRBAC(ctx); err != nil {
 			return nil, err
 		}
@@ -110,6 +121,9 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		if err := c.addNode(ctx, spec); err != nil {
 			return nil, err
 		}
+	}
+	if err := c.startBulkNodes(ctx); err != nil {
+		return nil, err
 	}
 	if err := c.waitNodesReady(ctx); err != nil {
 		return nil, err
@@ -178,6 +192,11 @@ func (c *Cluster) Stop() {
 		if c.attach != nil {
 			c.attach.stop(5 * time.Second)
 		}
+		for _, p := range []*process{c.linstorScheduler, c.bulkKwok} {
+			if p != nil {
+				p.stop(5 * time.Second)
+			}
+		}
 		if c.ctrl != nil {
 			c.ctrl.Stop()
 		}
@@ -199,8 +218,10 @@ func (c *Cluster) Stop() {
 // checkRunning returns an error naming every process that exited.
 func (c *Cluster) checkRunning() error {
 	procs := c.cp.processes()
-	if c.attach != nil {
-		procs = append(procs, c.attach)
+	for _, p := range []*process{c.attach, c.linstorScheduler, c.bulkKwok} {
+		if p != nil {
+			procs = append(procs, p)
+		}
 	}
 	for _, n := range c.Nodes() {
 		for _, p := range []*process{n.kwok, n.sidecar} {

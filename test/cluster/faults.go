@@ -88,16 +88,27 @@ func (c *Cluster) waitNodesReady(ctx context.Context) error {
 		}
 		notReady = notReady[:0]
 		for _, n := range list.Items {
-			if !NodeReady(&n) {
+			if !NodeReady(&n) || hasLifecycleTaint(&n) {
 				notReady = append(notReady, n.Name)
 			}
 		}
-		return len(list.Items) == len(c.opts.Nodes) && len(notReady) == 0, nil
+		return len(list.Items) == len(c.opts.Nodes)+c.opts.BulkNodes && len(notReady) == 0, nil
 	})
 	if err != nil {
-		return fmt.Errorf("nodes not Ready: %v: %w", notReady, err)
+		return fmt.Errorf("nodes not Ready or still tainted: %v: %w", notReady, err)
 	}
 	return nil
+}
+
+// hasLifecycleTaint reports whether the node lifecycle controller still
+// keeps pods off the node: a node is only usable once those taints are gone.
+func hasLifecycleTaint(n *corev1.Node) bool {
+	for _, t := range n.Spec.Taints {
+		if t.Key == corev1.TaintNodeNotReady || t.Key == corev1.TaintNodeUnreachable {
+			return true
+		}
+	}
+	return false
 }
 
 // NodeReady reports whether the node's Ready condition is True.

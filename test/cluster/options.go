@@ -49,6 +49,13 @@ type Options struct {
 	// StockScheduler runs the upstream kube-scheduler as the default
 	// scheduler.
 	StockScheduler bool
+	// Scheduler is a built cmd/scheduler binary: when set, the cluster runs
+	// it as linstor-ha-scheduler with the configuration, service account
+	// and RBAC of manifests/scheduler.
+	Scheduler string
+	// BulkNodes adds that many nodes served by one shared kwok, for
+	// scheduling at scale; see startBulkNodes.
+	BulkNodes int
 	// Logf receives progress messages; nil discards them.
 	Logf func(format string, args ...any)
 }

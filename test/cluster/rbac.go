@@ -61,23 +61,27 @@ func (c *Cluster) sidecarKubeconfig(ctx context.Context, n *Node, namespace, acc
 	if err != nil {
 		return "", err
 	}
+	bound := &authenticationv1.BoundObjectReference{Kind: "Node", APIVersion: "v1", Name: nodeObj.Name, UID: nodeObj.UID}
+	path := filepath.Join(c.Dir, "nodes", n.Spec.Name, "sidecar.kubeconfig")
+	return path, c.tokenKubeconfig(ctx, namespace, account, "https://"+n.proxy.addr(), bound, path)
+}
+
+// tokenKubeconfig writes a kubeconfig that authenticates with a token of
+// the service account, bound to an object when bound is set.
+func (c *Cluster) tokenKubeconfig(ctx context.Context, namespace, account, server string, bound *authenticationv1.BoundObjectReference, path string) error {
 	tr, err := c.Client.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, account, &authenticationv1.TokenRequest{
 		Spec: authenticationv1.TokenRequestSpec{
 			ExpirationSeconds: ptr.To(int64((24 * time.Hour).Seconds())),
-			BoundObjectRef:    &authenticationv1.BoundObjectReference{Kind: "Node", APIVersion: "v1", Name: nodeObj.Name, UID: nodeObj.UID},
+			BoundObjectRef:    bound,
 		},
 	}, metav1.CreateOptions{})
 	if err != nil {
-		return "", fmt.Errorf("failed to mint a token for the sidecar of %s: %w", n.Spec.Name, err)
+		return fmt.Errorf("failed to mint a token for %s/%s: %w", namespace, account, err)
 	}
 	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["local"] = &clientcmdapi.Cluster{Server: "https://" + n.proxy.addr(), CertificateAuthority: c.cp.pki.path("ca.crt")}
-	cfg.AuthInfos["sidecar"] = &clientcmdapi.AuthInfo{Token: tr.Status.Token}
-	cfg.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "sidecar"}
+	cfg.Clusters["local"] = &clientcmdapi.Cluster{Server: server, CertificateAuthority: c.cp.pki.path("ca.crt")}
+	cfg.AuthInfos[account] = &clientcmdapi.AuthInfo{Token: tr.Status.Token}
+	cfg.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: account}
 	cfg.CurrentContext = "local"
-	path := filepath.Join(c.Dir, "nodes", n.Spec.Name, "sidecar.kubeconfig")
-	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
-		return "", err
-	}
-	return path, nil
+	return clientcmd.WriteToFile(*cfg, path)
 }

@@ -18,6 +18,7 @@ const (
 	toolScheduler  = "kube-scheduler"
 	toolKwok       = "kwok"
 	toolAttacher   = "csi-attacher"
+	toolKubectl    = "kubectl"
 )
 
 // EnsureTools returns the directory of the upstream programs, building them

@@ -103,6 +103,11 @@ func namespace(t testing.TB, c *cluster.Cluster, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Pods are refused until the namespace's default service account exists.
+	waitFor(t, 30*time.Second, "the default service account of "+name, func(ctx context.Context) (bool, error) {
+		_, err := c.Client.CoreV1().ServiceAccounts(name).Get(ctx, "default", metav1.GetOptions{})
+		return err == nil, nil
+	})
 }
 
 func waitFor(t testing.TB, timeout time.Duration, what string, cond func(ctx context.Context) (bool, error)) {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -58,32 +59,45 @@ func sidecarCluster(t *testing.T, args ...string) *cluster.Cluster {
 	})
 }
 
-var sidecarOnce struct {
-	path string
-	err  error
-	done bool
-}
-
 // binDir holds the binaries the tests build; TestMain removes it.
 var binDir string
 
-// sidecarBinary builds cmd/csi-sidecar once per test binary.
-func sidecarBinary(t testing.TB) string {
-	t.Helper()
-	if !sidecarOnce.done {
-		sidecarOnce.path = filepath.Join(binDir, "csi-sidecar")
-		cmd := exec.Command("go", "build", "-o", sidecarOnce.path, "./cmd/csi-sidecar")
-		cmd.Dir = filepath.Join("..", "..")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			sidecarOnce.err = fmt.Errorf("failed to build the sidecar: %v\n%s", err, b)
-		}
-		sidecarOnce.done = true
-	}
-	if sidecarOnce.err != nil {
-		t.Fatal(sidecarOnce.err)
-	}
-	return sidecarOnce.path
+type built struct {
+	path string
+	err  error
 }
+
+var (
+	buildMu sync.Mutex
+	builds  = map[string]*built{}
+)
+
+// binary builds ./cmd/<name> once per test binary.
+func binary(t testing.TB, name string) string {
+	t.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	b, ok := builds[name]
+	if !ok {
+		b = &built{path: filepath.Join(binDir, name)}
+		cmd := exec.Command("go", "build", "-o", b.path, "./cmd/"+name)
+		cmd.Dir = filepath.Join("..", "..")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("failed to build %s: %v\n%s", name, err, out)
+		}
+		builds[name] = b
+	}
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	return b.path
+}
+
+// sidecarBinary builds cmd/csi-sidecar once per test binary.
+func sidecarBinary(t testing.TB) string { return binary(t, "csi-sidecar") }
+
+// schedulerBinary builds cmd/scheduler once per test binary.
+func schedulerBinary(t testing.TB) string { return binary(t, "scheduler") }
 
 // statefulPodOn creates a replicated volume (diskful on node-a1 and node-b1,
 // tiebreaker on node-a2) and a StatefulSet whose pod runs on node, and

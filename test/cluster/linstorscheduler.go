@@ -1,0 +1,80 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// startLinstorScheduler deploys manifests/scheduler without its Deployment
+// (the namespace, service account, RBAC and configuration) and runs the
+// scheduler binary with that configuration and account, as its pod would.
+func (c *Cluster) startLinstorScheduler(ctx context.Context) error {
+	dir := filepath.Join(ManifestsDir(), "scheduler")
+	if err := c.Apply(ctx, filepath.Join(dir, "rbac.yaml"), filepath.Join(dir, "config.yaml")); err != nil {
+		return err
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "config.yaml"))
+	if err != nil {
+		return err
+	}
+	var cm corev1.ConfigMap
+	if err := yaml.UnmarshalStrict(raw, &cm); err != nil {
+		return fmt.Errorf("failed to read the scheduler's ConfigMap: %w", err)
+	}
+	var config map[string]any
+	if err := yaml.Unmarshal([]byte(cm.Data["scheduler-config.yaml"]), &config); err != nil {
+		return fmt.Errorf("failed to read the scheduler's configuration: %w", err)
+	}
+
+	schedDir := filepath.Join(c.Dir, "linstor-ha-scheduler")
+	if err := os.MkdirAll(schedDir, 0o755); err != nil {
+		return err
+	}
+	kubeconfig := filepath.Join(schedDir, "kubeconfig")
+	if err := c.tokenKubeconfig(ctx, cm.Namespace, "linstor-ha-scheduler", c.cp.apiURL(), nil, kubeconfig); err != nil {
+		return err
+	}
+	// In a pod the scheduler uses its in-cluster account; here the same
+	// account comes through a kubeconfig.
+	config["clientConnection"] = map[string]any{"kubeconfig": kubeconfig, "qps": 50, "burst": 100}
+	out, err := yaml.Marshal(config)
+	if err != nil {
+		return err
+	}
+	configPath := filepath.Join(schedDir, "config.yaml")
+	if err := os.WriteFile(configPath, out, 0o644); err != nil {
+		return err
+	}
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	c.linstorScheduler, err = c.procs.start(c.Dir, "linstor-ha-scheduler", c.opts.Scheduler, []string{
+		"--config=" + configPath,
+		"--authentication-kubeconfig=" + kubeconfig,
+		"--authorization-kubeconfig=" + kubeconfig,
+		"--bind-address=127.0.0.1",
+		"--secure-port=" + strconv.Itoa(port),
+		"-v=2",
+	}, nil)
+	if err != nil {
+		return err
+	}
+	return c.linstorScheduler.waitFor(ctx, "linstor-ha-scheduler health", func() error {
+		return httpsOK("https://127.0.0.1:" + strconv.Itoa(port) + "/healthz")
+	})
+}
+
+// StopScheduler kills linstor-ha's scheduler, as a crash of its pod would.
+func (c *Cluster) StopScheduler() {
+	if c.linstorScheduler != nil {
+		c.linstorScheduler.kill()
+		c.linstorScheduler = nil
+	}
+}
