@@ -40,7 +40,7 @@ type Cluster struct {
 	linstorScheduler *process
 	// bulkKwok serves the bulk nodes.
 	bulkKwok *process
-	procs  processTable
+	procs    processTable
 	// sidecarNS and sidecarSA are the sidecars' service account.
 	sidecarNS, sidecarSA string
 
