@@ -92,7 +92,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		return nil, err
 	}
 	if opts.StockScheduler {
-		if err := c.cp.startScheduler(ctx); err != nil {
+		if err := c.cp.startScheduler(ctx, opts.SchedulerQPS); err != nil {
 			return nil, err
 		}
 	}

@@ -42,7 +42,7 @@ func (c *Cluster) startLinstorScheduler(ctx context.Context) error {
 	}
 	// In a pod the scheduler uses its in-cluster account; here the same
 	// account comes through a kubeconfig.
-	config["clientConnection"] = map[string]any{"kubeconfig": kubeconfig, "qps": 50, "burst": 100}
+	config["clientConnection"] = map[string]any{"kubeconfig": kubeconfig, "qps": c.opts.SchedulerQPS, "burst": 2 * c.opts.SchedulerQPS}
 	out, err := yaml.Marshal(config)
 	if err != nil {
 		return err

@@ -53,6 +53,9 @@ type Options struct {
 	// it as linstor-ha-scheduler with the configuration, service account
 	// and RBAC of manifests/scheduler.
 	Scheduler string
+	// SchedulerQPS is the API rate limit of both schedulers (burst twice
+	// that); 0 keeps kube-scheduler's default of 50.
+	SchedulerQPS int
 	// BulkNodes adds that many nodes served by one shared kwok, for
 	// scheduling at scale; see startBulkNodes.
 	BulkNodes int
@@ -83,6 +86,9 @@ func (o *Options) complete() {
 	}
 	if o.DefaultTolerationSeconds == 0 {
 		o.DefaultTolerationSeconds = 300
+	}
+	if o.SchedulerQPS == 0 {
+		o.SchedulerQPS = 50
 	}
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}

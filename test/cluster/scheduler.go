@@ -8,7 +8,7 @@ import (
 
 // startScheduler runs the upstream kube-scheduler as the cluster's default
 // scheduler.
-func (cp *controlPlane) startScheduler(ctx context.Context) error {
+func (cp *controlPlane) startScheduler(ctx context.Context, qps int) error {
 	bin, err := toolPath(cp.tools, toolScheduler)
 	if err != nil {
 		return err
@@ -25,6 +25,8 @@ func (cp *controlPlane) startScheduler(ctx context.Context) error {
 		"--bind-address=127.0.0.1",
 		"--secure-port=" + strconv.Itoa(port),
 		"--leader-elect=false",
+		"--kube-api-qps=" + strconv.Itoa(qps),
+		"--kube-api-burst=" + strconv.Itoa(2*qps),
 		"-v=1",
 	}, nil)
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -79,6 +81,11 @@ func TestManifestsAreValid(t *testing.T) {
 				ns := obj.GetNamespace()
 				if ns == "" {
 					ns = "default"
+				}
+				// A dry run does not create the Namespace objects of the
+				// manifests, so the namespaces they name are made here.
+				if _, err := c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+					t.Fatal(err)
 				}
 				ri = dyn.Resource(mapping.Resource).Namespace(ns)
 			}

@@ -1,0 +1,147 @@
+package podhandler
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/linstor-ha/linstor-ha/pkg/metadata"
+	"github.com/linstor-ha/linstor-ha/pkg/replicas"
+	"github.com/linstor-ha/linstor-ha/webhook/mutation"
+)
+
+// Handler mutates pods on creation.
+type Handler struct {
+	// Reader reads claims, volumes, classes and namespaces, from a cache.
+	Reader client.Reader
+	// Replicas are the replica reports, for the zones holding data.
+	Replicas *replicas.Index
+	// StaleAfter is how old a report may be and still count.
+	StaleAfter time.Duration
+	// OwnNamespace is never mutated, nor is kube-system.
+	OwnNamespace string
+	Config       *mutation.Config
+	Metrics      *Metrics
+	Now          func() time.Time
+}
+
+// perPodLabels differ between the pods of one workload, so they do not
+// select the workload.
+var perPodLabels = []string{
+	"controller-revision-hash", "pod-template-hash",
+	"statefulset.kubernetes.io/pod-name", "apps.kubernetes.io/pod-index",
+}
+
+// Handle answers one admission request.
+func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.Response {
+	began := h.Now()
+	resp, result := h.handle(ctx, req)
+	h.Metrics.Admissions.WithLabelValues(result).Inc()
+	h.Metrics.Duration.Observe(h.Now().Sub(began).Seconds())
+	return resp
+}
+
+func (h *Handler) handle(ctx context.Context, req admission.Request) (admission.Response, string) {
+	logger := klog.FromContext(ctx).WithValues("namespace", req.Namespace, "uid", req.UID)
+	if req.Kind.Kind != "Pod" || req.Operation != admissionv1.Create {
+		return admission.Allowed("only pod creation is mutated"), resultExcluded
+	}
+	var pod corev1.Pod
+	if err := json.Unmarshal(req.Object.Raw, &pod); err != nil || len(req.Object.Raw) == 0 {
+		if err == nil {
+			err = fmt.Errorf("empty object")
+		}
+		return admission.Errored(http.StatusBadRequest, fmt.Errorf("failed to decode the pod: %w", err)), resultBadRequest
+	}
+	if pod.Namespace == "" {
+		pod.Namespace = req.Namespace
+	}
+	if reason := h.excluded(ctx, &pod); reason != "" {
+		return admission.Allowed(reason), resultExcluded
+	}
+	vols, err := lookupVolumes(ctx, h.Reader, &pod)
+	if err != nil {
+		logger.Error(err, "Failed to look up the pod's volumes; admitting it unchanged")
+		return admission.Allowed("").WithWarnings("linstor-ha: pod admitted without DRBD placement settings: " + err.Error()), resultLookupFailed
+	}
+	if !vols.uses {
+		return admission.Allowed("no DRBD volumes"), resultNotDRBD
+	}
+	facts := mutation.Facts{WorkloadLabels: workloadLabels(&pod)}
+	now := h.Now()
+	for _, res := range vols.resources {
+		for _, z := range replicas.ZonesWithData(h.Replicas.Replicas(res), now, h.StaleAfter) {
+			if !slices.Contains(facts.DataZones, z) {
+				facts.DataZones = append(facts.DataZones, z)
+			}
+		}
+	}
+	slices.Sort(facts.DataZones)
+	changes := mutation.Mutate(&pod, facts, h.Config)
+	if len(changes) == 0 {
+		return admission.Allowed("nothing to change"), resultUnchanged
+	}
+	mutated, err := json.Marshal(&pod)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err), resultBadRequest
+	}
+	logger.V(2).Info("Mutated pod", "pod", klog.KRef(pod.Namespace, podName(&pod)), "changes", changes)
+	return admission.PatchResponseFromRaw(req.Object.Raw, mutated), resultMutated
+}
+
+// excluded returns why the pod must not be mutated, or "".
+func (h *Handler) excluded(ctx context.Context, pod *corev1.Pod) string {
+	if pod.Namespace == metav1.NamespaceSystem || pod.Namespace == h.OwnNamespace {
+		return "namespace " + pod.Namespace + " is never mutated"
+	}
+	if _, ok := pod.Annotations[metadata.AnnotationSkipMutation]; ok {
+		return "pod opted out with " + metadata.AnnotationSkipMutation
+	}
+	// The webhook's namespace selector excludes these already; checking
+	// again keeps the opt-out when the registration is edited.
+	var ns corev1.Namespace
+	if err := h.Reader.Get(ctx, types.NamespacedName{Name: pod.Namespace}, &ns); err == nil &&
+		ns.Labels[metadata.LabelNamespaceMutation] == metadata.LabelValueDisabled {
+		return "namespace opted out with " + metadata.LabelNamespaceMutation
+	}
+	return ""
+}
+
+// workloadLabels returns the labels shared by the pods of the pod's
+// StatefulSet or Deployment (through its ReplicaSet), nil for other pods.
+func workloadLabels(pod *corev1.Pod) map[string]string {
+	owner := metav1.GetControllerOf(pod)
+	if owner == nil || (owner.Kind != "StatefulSet" && owner.Kind != "ReplicaSet") {
+		return nil
+	}
+	out := map[string]string{}
+	for k, v := range pod.Labels {
+		if !slices.Contains(perPodLabels, k) {
+			out[k] = v
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// podName is the pod's name, or its generateName prefix before the API
+// server has named it.
+func podName(pod *corev1.Pod) string {
+	if pod.Name != "" {
+		return pod.Name
+	}
+	return pod.GenerateName
+}
