@@ -208,7 +208,8 @@ func createBoundVolume(ctx context.Context, client kubernetes.Interface, ns, cla
 	if _, err := client.CoreV1().PersistentVolumeClaims(ns).UpdateStatus(ctx, pvc, metav1.UpdateOptions{}); err != nil {
 		return err
 	}
-	pv, err := client.CoreV1().PersistentVolumes().Create(ctx, &corev1.PersistentVolume{
+	// The PV controller finds the pair bound and sets the PV's phase.
+	_, err = client.CoreV1().PersistentVolumes().Create(ctx, &corev1.PersistentVolume{
 		ObjectMeta: metav1.ObjectMeta{Name: res},
 		Spec: corev1.PersistentVolumeSpec{
 			Capacity:                      corev1.ResourceList{corev1.ResourceStorage: size},
@@ -220,10 +221,5 @@ func createBoundVolume(ctx context.Context, client kubernetes.Interface, ns, cla
 				Driver: metadata.DriverName, VolumeHandle: res}},
 		},
 	}, metav1.CreateOptions{})
-	if err != nil {
-		return err
-	}
-	pv.Status = corev1.PersistentVolumeStatus{Phase: corev1.VolumeBound}
-	_, err = client.CoreV1().PersistentVolumes().UpdateStatus(ctx, pv, metav1.UpdateOptions{})
 	return err
 }

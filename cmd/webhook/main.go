@@ -1,0 +1,37 @@
+// Command webhook is linstor-ha's mutating admission webhook: pods with
+// DRBD volumes get linstor-ha's scheduler, short not-ready and unreachable
+// tolerations and zone-aware placement.
+package main
+
+import (
+	"context"
+	"flag"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"k8s.io/klog/v2"
+
+	"github.com/linstor-ha/linstor-ha/pkg/version"
+	"github.com/linstor-ha/linstor-ha/webhook/app"
+)
+
+func main() {
+	klog.InitFlags(nil)
+	var opts app.Options
+	opts.AddFlags(flag.CommandLine)
+	flag.Parse()
+	logger := klog.Background()
+	if err := opts.Complete(); err != nil {
+		logger.Error(err, "Invalid flags or configuration")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx = klog.NewContext(ctx, logger)
+	logger.Info("Starting linstor-ha webhook", "version", version.Version)
+	if err := app.Run(ctx, &opts); err != nil {
+		logger.Error(err, "Webhook failed")
+		os.Exit(1)
+	}
+}
