@@ -3,8 +3,8 @@
 #   docker build --target <name> --build-arg VERSION=$(git describe --tags) .
 # Targets: csi-sidecar (next to the LINSTOR CSI node plugin, with
 # drbd-utils), scheduler (the secondary scheduler with the DRBDReplicas
-# plugin) and drbdsim (the DRBD simulator of test clusters). The webhook
-# gets its own as it lands.
+# plugin), webhook (the mutating admission webhook) and drbdsim (the DRBD
+# simulator of test clusters).
 
 ARG GO_VERSION=1.26
 
@@ -31,6 +31,11 @@ FROM gcr.io/distroless/static-debian12:nonroot AS scheduler
 COPY --from=build /out/scheduler /usr/local/bin/scheduler
 USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/scheduler"]
+
+FROM gcr.io/distroless/static-debian12:nonroot AS webhook
+COPY --from=build /out/webhook /usr/local/bin/webhook
+USER 65532:65532
+ENTRYPOINT ["/usr/local/bin/webhook"]
 
 FROM gcr.io/distroless/static-debian12:nonroot AS drbdsim
 COPY --from=build /out/drbdsim /out/drbdsetup /usr/local/bin/

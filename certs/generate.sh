@@ -12,7 +12,7 @@
 # Keys are never committed (.gitignore).
 set -euo pipefail
 
-namespace=linstor-ha
+namespace=linstor-ha-system
 service=linstor-ha-webhook
 out=$(cd "$(dirname "$0")" && pwd)
 days=365

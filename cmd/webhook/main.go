@@ -17,10 +17,13 @@ import (
 )
 
 func main() {
-	klog.InitFlags(nil)
+	// An own flag set: controller-runtime registers --kubeconfig on the
+	// global one.
+	fs := flag.NewFlagSet(os.Args[0], flag.ExitOnError)
+	klog.InitFlags(fs)
 	var opts app.Options
-	opts.AddFlags(flag.CommandLine)
-	flag.Parse()
+	opts.AddFlags(fs)
+	_ = fs.Parse(os.Args[1:])
 	logger := klog.Background()
 	if err := opts.Complete(); err != nil {
 		logger.Error(err, "Invalid flags or configuration")

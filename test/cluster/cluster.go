@@ -40,7 +40,13 @@ type Cluster struct {
 	linstorScheduler *process
 	// bulkKwok serves the bulk nodes.
 	bulkKwok *process
-	procs    processTable
+	// webhook is linstor-ha's webhook, when Options.Webhook is set.
+	webhook     *process
+	webhookPort int
+	webhookArgs []string
+	// WebhookCertDir holds the webhook's CA, certificate and key.
+	WebhookCertDir string
+	procs          processTable
 	// sidecarNS and sidecarSA are the sidecars' service account.
 	sidecarNS, sidecarSA string
 
@@ -99,13 +105,18 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if err := c.installStorage(ctx); err != nil {
 		return nil, err
 	}
-	if opts.Sidecar != "" || opts.Scheduler != "" {
+	if opts.Sidecar != "" || opts.Scheduler != "" || opts.Webhook != "" {
 		if err := c.installCRDs(ctx); err != nil {
 			return nil, err
 		}
 	}
 	if opts.Scheduler != "" {
 		if err := c.startLinstorScheduler(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Webhook != "" {
+		if err := c.startWebhook(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -192,7 +203,7 @@ func (c *Cluster) Stop() {
 		if c.attach != nil {
 			c.attach.stop(5 * time.Second)
 		}
-		for _, p := range []*process{c.linstorScheduler, c.bulkKwok} {
+		for _, p := range []*process{c.webhook, c.linstorScheduler, c.bulkKwok} {
 			if p != nil {
 				p.stop(5 * time.Second)
 			}
@@ -218,7 +229,7 @@ func (c *Cluster) Stop() {
 // checkRunning returns an error naming every process that exited.
 func (c *Cluster) checkRunning() error {
 	procs := c.cp.processes()
-	for _, p := range []*process{c.attach, c.linstorScheduler, c.bulkKwok} {
+	for _, p := range []*process{c.attach, c.linstorScheduler, c.bulkKwok, c.webhook} {
 		if p != nil {
 			procs = append(procs, p)
 		}

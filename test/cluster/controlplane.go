@@ -169,6 +169,8 @@ func (cp *controlPlane) startControllerManager(ctx context.Context) error {
 		"--leader-elect=false",
 		"--node-monitor-grace-period=" + cp.opts.NodeMonitorGracePeriod.String(),
 		"--node-monitor-period=" + cp.opts.NodeMonitorPeriod.String(),
+		"--kube-api-qps=" + strconv.Itoa(cp.opts.ControllerManagerQPS),
+		"--kube-api-burst=" + strconv.Itoa(2*cp.opts.ControllerManagerQPS),
 		// Keep every file the cluster writes in its directory.
 		"--flex-volume-plugin-dir=" + filepath.Join(cp.dir, "flexvolume"),
 		"-v=1",

@@ -53,9 +53,18 @@ type Options struct {
 	// it as linstor-ha-scheduler with the configuration, service account
 	// and RBAC of manifests/scheduler.
 	Scheduler string
+	// Webhook is a built cmd/webhook binary: when set, the cluster runs it
+	// with the account, RBAC and configuration of manifests/webhook, a
+	// certificate from certs/generate.sh, and registers it.
+	Webhook string
 	// SchedulerQPS is the API rate limit of both schedulers (burst twice
 	// that); 0 keeps kube-scheduler's default of 50.
 	SchedulerQPS int
+	// ControllerManagerQPS is kube-controller-manager's API rate limit per
+	// controller (burst twice that); 0 keeps its default of 20. Setting up
+	// thousands of volumes needs more: the PV controller binds each claim
+	// with several writes.
+	ControllerManagerQPS int
 	// BulkNodes adds that many nodes served by one shared kwok, for
 	// scheduling at scale; see startBulkNodes.
 	BulkNodes int
@@ -86,6 +95,9 @@ func (o *Options) complete() {
 	}
 	if o.DefaultTolerationSeconds == 0 {
 		o.DefaultTolerationSeconds = 300
+	}
+	if o.ControllerManagerQPS == 0 {
+		o.ControllerManagerQPS = 20
 	}
 	if o.SchedulerQPS == 0 {
 		o.SchedulerQPS = 50

@@ -45,7 +45,9 @@ func TestManifestsAreValid(t *testing.T) {
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco))
 	var files []string
 	err = filepath.WalkDir(filepath.Join("..", "..", "manifests"), func(path string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".yaml") && !strings.HasSuffix(path, "-patch.yaml") {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".yaml") && !strings.HasSuffix(path, "-patch.yaml") &&
+			// cert-manager's kinds need cert-manager, which test clusters do not run.
+			!strings.Contains(path, "cert-manager") {
 			files = append(files, path)
 		}
 		return err

@@ -88,7 +88,7 @@ func ephemeral(class string) corev1.Volume {
 		VolumeClaimTemplate: &corev1.PersistentVolumeClaimTemplate{Spec: corev1.PersistentVolumeClaimSpec{StorageClassName: ptr.To(class)}}}}}
 }
 
-func request(t *testing.T, pod *corev1.Pod, op admissionv1.Operation) admission.Request {
+func request(t testing.TB, pod *corev1.Pod, op admissionv1.Operation) admission.Request {
 	t.Helper()
 	raw, err := json.Marshal(pod)
 	if err != nil {
