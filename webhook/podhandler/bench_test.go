@@ -53,4 +53,3 @@ func BenchmarkHandle1000Claims(b *testing.B) {
 	b.ReportMetric(float64(durations[len(durations)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(durations[len(durations)*99/100].Microseconds()), "p99-µs")
 }
-
