@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
@@ -66,6 +67,8 @@ func (c *Cluster) startLinstorScheduler(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
 	return c.linstorScheduler.waitFor(ctx, "linstor-ha-scheduler health", func() error {
 		return httpsOK("https://127.0.0.1:" + strconv.Itoa(port) + "/healthz")
 	})

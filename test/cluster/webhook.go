@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -88,6 +89,8 @@ func (c *Cluster) StartWebhook(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
 	return c.webhook.waitFor(ctx, "linstor-ha-webhook readiness", func() error {
 		return healthy(insecureHealth, "http://127.0.0.1:"+strconv.Itoa(probes)+"/readyz")
 	})

@@ -74,7 +74,8 @@ func Run(ctx context.Context, o *Options) error {
 		Reader: mgr.GetCache(), Replicas: index, StaleAfter: o.StaleAfter, OwnNamespace: o.OwnNamespace,
 		Config: &o.Mutation, Metrics: podhandler.NewMetrics(ctrlmetrics.Registry), Now: time.Now,
 	}
-	server.Register(MutatePath, &webhook.Admission{Handler: handler, RecoverPanic: ptr.To(true)})
+	// Registering through the manager is what adds the server to it.
+	mgr.GetWebhookServer().Register(MutatePath, &webhook.Admission{Handler: handler, RecoverPanic: ptr.To(true)})
 
 	// Start the informers of everything the handler reads now, so that the
 	// first admissions do not wait for them.

@@ -54,6 +54,9 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 
 func (h *Handler) handle(ctx context.Context, req admission.Request) (admission.Response, string) {
 	logger := klog.FromContext(ctx).WithValues("namespace", req.Namespace, "uid", req.UID)
+	if req.Kind.Kind == "" {
+		return admission.Errored(http.StatusBadRequest, fmt.Errorf("the admission request names no kind")), resultBadRequest
+	}
 	if req.Kind.Kind != "Pod" || req.Operation != admissionv1.Create {
 		return admission.Allowed("only pod creation is mutated"), resultExcluded
 	}

@@ -127,6 +127,7 @@ func TestHandle(t *testing.T) {
 		wantNone   bool     // no patch at all
 		wantWarn   string
 		wantCode   int32
+		noKind     bool
 	}{
 		{name: "bound DRBD claim: all four mutations", pod: podWith("app", claim("bound")), wantResult: resultMutated,
 			wantPatch: []string{"/spec/schedulerName", "/spec/tolerations", "/spec/topologySpreadConstraints", "/spec/affinity", "/metadata/annotations"}},
@@ -148,6 +149,7 @@ func TestHandle(t *testing.T) {
 		{name: "claim not found yet: admitted unchanged with a warning", pod: podWith("app", claim("missing")), wantResult: resultLookupFailed, wantNone: true, wantWarn: "missing"},
 		{name: "API error: admitted unchanged with a warning", pod: podWith("app", claim("bound")), intercept: &failing, wantResult: resultLookupFailed, wantNone: true, wantWarn: "connection refused"},
 		{name: "object that does not decode", pod: podWith("app"), raw: []byte(`{"spec":{"volumes":"not a list"}}`), wantResult: resultBadRequest, wantCode: http.StatusBadRequest},
+		{name: "request without kind", pod: podWith("app"), raw: []byte("{}"), wantResult: resultBadRequest, wantCode: http.StatusBadRequest, noKind: true},
 		{name: "empty object", pod: podWith("app"), raw: []byte{}, wantResult: resultBadRequest, wantCode: http.StatusBadRequest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -164,6 +166,9 @@ func TestHandle(t *testing.T) {
 			if tc.raw != nil {
 				req.Object.Raw = tc.raw
 			}
+			if tc.noKind {
+				req.Kind = metav1.GroupVersionKind{}
+			}
 			resp := h.Handle(context.Background(), req)
 			if got := testutil.ToFloat64(h.Metrics.Admissions.WithLabelValues(tc.wantResult)); got != 1 {
 				t.Errorf("metric for result %s = %v, want 1", tc.wantResult, got)
@@ -172,7 +177,7 @@ func TestHandle(t *testing.T) {
 				if resp.Allowed || resp.Result == nil || resp.Result.Code != tc.wantCode {
 					t.Fatalf("got %+v, want code %d", resp.AdmissionResponse, tc.wantCode)
 				}
-				if !strings.Contains(resp.Result.Message, "failed to decode the pod") {
+				if !strings.Contains(resp.Result.Message, "failed to decode the pod") && !strings.Contains(resp.Result.Message, "names no kind") {
 					t.Errorf("message %q does not say what failed", resp.Result.Message)
 				}
 				return
