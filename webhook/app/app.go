@@ -16,6 +16,7 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -56,7 +57,9 @@ func Run(ctx context.Context, o *Options) error {
 		Metrics:                metricsserver.Options{BindAddress: o.MetricsAddress},
 		HealthProbeBindAddress: o.HealthAddress,
 		WebhookServer:          server,
-		Logger:                 logger,
+		// The handler only reads: no copy per Get.
+		Cache:  cache.Options{DefaultUnsafeDisableDeepCopy: ptr.To(true)},
+		Logger: logger,
 	})
 	if err != nil {
 		return fmt.Errorf("failed to create the manager: %w", err)

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"testing"
 
+	jsonpatch "github.com/evanphx/json-patch/v5"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -68,6 +70,20 @@ func TestMutate(t *testing.T) {
 			}
 			if p.Annotations[metadata.AnnotationMutated] != "true" {
 				return "mutated annotation missing"
+			}
+			return ""
+		},
+	}, {
+		name: "annotations the pod had are kept",
+		pod: func() *corev1.Pod {
+			p := defaulted()
+			p.Annotations = map[string]string{"team/owner": "db"}
+			return p
+		},
+		changes: []string{"schedulerName", "tolerations"},
+		check: func(p *corev1.Pod) string {
+			if p.Annotations["team/owner"] != "db" || p.Annotations[metadata.AnnotationMutated] != "true" {
+				return "annotations wrong"
 			}
 			return ""
 		},
@@ -170,6 +186,8 @@ func TestMutate(t *testing.T) {
 				cfg = tc.cfg()
 			}
 			pod := tc.pod()
+			original, _ := json.Marshal(pod)
+			hadAnnotations := len(pod.Annotations) > 0
 			got := Mutate(pod, tc.facts, cfg)
 			if !reflect.DeepEqual(got, tc.changes) {
 				t.Fatalf("changes: got %v, want %v", got, tc.changes)
@@ -177,6 +195,28 @@ func TestMutate(t *testing.T) {
 			if tc.check != nil {
 				if msg := tc.check(pod); msg != "" {
 					t.Fatal(msg)
+				}
+			}
+			// The patch turns the incoming pod into exactly the mutated one.
+			ops, err := json.Marshal(Patch(pod, got, hadAnnotations))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) > 0 {
+				patch, err := jsonpatch.DecodePatch(ops)
+				if err != nil {
+					t.Fatal(err)
+				}
+				patched, err := patch.Apply(original)
+				if err != nil {
+					t.Fatalf("patch %s does not apply: %v", ops, err)
+				}
+				var fromPatch corev1.Pod
+				if err := json.Unmarshal(patched, &fromPatch); err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(&fromPatch, pod) {
+					t.Fatalf("patched pod differs from the mutated one:\npatch %s", ops)
 				}
 			}
 			// Idempotent: a second pass over the output changes nothing.

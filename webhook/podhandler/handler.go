@@ -91,16 +91,13 @@ func (h *Handler) handle(ctx context.Context, req admission.Request) (admission.
 		}
 	}
 	slices.Sort(facts.DataZones)
+	hadAnnotations := len(pod.Annotations) > 0
 	changes := mutation.Mutate(&pod, facts, h.Config)
 	if len(changes) == 0 {
 		return admission.Allowed("nothing to change"), resultUnchanged
 	}
-	mutated, err := json.Marshal(&pod)
-	if err != nil {
-		return admission.Errored(http.StatusInternalServerError, err), resultBadRequest
-	}
 	logger.V(2).Info("Mutated pod", "pod", klog.KRef(pod.Namespace, podName(&pod)), "changes", changes)
-	return admission.PatchResponseFromRaw(req.Object.Raw, mutated), resultMutated
+	return admission.Patched("", mutation.Patch(&pod, changes, hadAnnotations)...), resultMutated
 }
 
 // excluded returns why the pod must not be mutated, or "".
