@@ -34,7 +34,7 @@ func (p *Plugin) Score(_ context.Context, cs fwk.CycleState, _ *corev1.Pod, node
 func (p *Plugin) ScoreExtensions() fwk.ScoreExtensions { return p }
 
 // NormalizeScore scales the raw sums to the framework's range, the best
-// node getting MaxNodeScore.
+// node getting MaxScore.
 func (p *Plugin) NormalizeScore(_ context.Context, _ fwk.CycleState, _ *corev1.Pod, scores fwk.NodeScoreList) *fwk.Status {
 	var best int64
 	for _, s := range scores {
@@ -44,7 +44,7 @@ func (p *Plugin) NormalizeScore(_ context.Context, _ fwk.CycleState, _ *corev1.P
 		return nil
 	}
 	for i := range scores {
-		scores[i].Score = scores[i].Score * fwk.MaxNodeScore / best
+		scores[i].Score = scores[i].Score * fwk.MaxScore / best
 	}
 	return nil
 }

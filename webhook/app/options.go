@@ -33,9 +33,8 @@ type Options struct {
 	KubeAPIBurst int
 
 	Mutation mutation.Config
-	// set records which mutation flags were given, to override the file.
-	set map[string]bool
-	fs  *flag.FlagSet
+	// fs tells which mutation flags were given, to override the file.
+	fs *flag.FlagSet
 }
 
 // DefaultMutation is what an unconfigured webhook does: everything on,
