@@ -12,7 +12,7 @@ FUZZTIME    ?= 60s
 # CI budgets; everything else runs with it.
 TEST_FLAGS  ?= -race -count=1
 
-.PHONY: all build generate tools test test-unit test-e2e lint fmt fuzz bench bench-sidecar bench-baseline cluster demo demo-stock clean
+.PHONY: all build generate tools test test-unit test-e2e lint fmt fuzz bench bench-sidecar bench-scheduler bench-webhook bench-baseline cluster demo demo-stock clean
 
 # The upstream programs of test clusters, built once into a cache keyed by
 # test/tools/go.mod and go.sum (about 12 minutes cold on two cores).
@@ -59,13 +59,21 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./pkg/drbd/events2/
 	$(GO) test -run '^$$' -fuzz '^FuzzApply$$' -fuzztime $(FUZZTIME) ./pkg/drbd/state/
 
-## bench: in-process benchmarks (parser, model, sidecar decision latency)
+## bench: in-process benchmarks (parser, model, sidecar decision latency, scheduler plugin, webhook handler)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./pkg/... ./csi-sidecar/...
+	$(GO) test -run '^$$' -bench . -benchmem ./pkg/... ./csi-sidecar/... ./scheduler-plugin/... ./webhook/...
 
 ## bench-sidecar: on the local cluster: 50 pods of a crashed node, sidecar memory with 1,000 resources and 10,000 pods
 bench-sidecar:
-	@dir=$$(test/tools/build.sh) && LINSTOR_HA_TOOLS=$$dir $(GO) test -count=1 -timeout 30m -run '^$$' -bench . -benchtime 1x ./test/e2e/
+	@dir=$$(test/tools/build.sh) && LINSTOR_HA_TOOLS=$$dir $(GO) test -count=1 -timeout 30m -run '^$$' -bench 'FailOver50Pods|SidecarMemory' -benchtime 1x ./test/e2e/
+
+## bench-scheduler: on a local cluster of 100 nodes: 1,000 pods with DRBD volumes, stock scheduler and ours side by side
+bench-scheduler:
+	@dir=$$(test/tools/build.sh) && LINSTOR_HA_TOOLS=$$dir $(GO) test -count=1 -timeout 30m -run '^$$' -bench SchedulerThroughput -benchtime 1x ./test/e2e/
+
+## bench-webhook: pod creation through the API server, 500 pods with the webhook registered and 500 without
+bench-webhook:
+	@dir=$$(test/tools/build.sh) && LINSTOR_HA_TOOLS=$$dir $(GO) test -count=1 -timeout 30m -run '^$$' -bench WebhookPodCreation -benchtime 1x ./test/e2e/
 
 ## bench-baseline: stock Kubernetes, default settings: node crash to replacement pod Running with its volume attached
 bench-baseline:
