@@ -48,7 +48,19 @@ type Replica struct {
 // Fresh reports whether the replica's report was confirmed within
 // staleAfter before now. Stale replicas count as Unknown.
 func (r *Replica) Fresh(now time.Time, staleAfter time.Duration) bool {
-	return !r.Heartbeat.IsZero() && now.Sub(r.Heartbeat) <= staleAfter
+	return Fresh(r.Heartbeat, now, staleAfter)
+}
+
+// Fresh reports whether a heartbeat is at most staleAfter old. A heartbeat
+// more than staleAfter in the future comes from a clock that cannot be
+// trusted and is stale too: a dead node with a fast clock must not look
+// alive.
+func Fresh(heartbeat, now time.Time, staleAfter time.Duration) bool {
+	if heartbeat.IsZero() {
+		return false
+	}
+	age := now.Sub(heartbeat)
+	return age <= staleAfter && age >= -staleAfter
 }
 
 // Classify judges one resource of a report.

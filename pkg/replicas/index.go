@@ -2,6 +2,7 @@ package replicas
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"time"
 
@@ -20,14 +21,18 @@ type Index struct {
 	// byNode remembers which resources each report listed, so that a new
 	// report can drop the node's replicas that are gone.
 	byNode map[string][]string
-	// heartbeats holds each report's last heartbeat.
+	// heartbeats holds the last heartbeat of each synced report.
 	heartbeats map[string]time.Time
+	// versions holds the resourceVersion of each node's report, so that a
+	// report seen twice (from two watches) is applied once, and an older
+	// one never replaces a newer.
+	versions map[string]string
 	synced     cache.InformerSynced
 }
 
 // NewIndex returns an empty index.
 func NewIndex() *Index {
-	return &Index{byResource: map[string][]Replica{}, byNode: map[string][]string{}, heartbeats: map[string]time.Time{}}
+	return &Index{byResource: map[string][]Replica{}, byNode: map[string][]string{}, heartbeats: map[string]time.Time{}, versions: map[string]string{}}
 }
 
 // Replicas returns the replicas of a resource. The slice must not be
@@ -68,6 +73,10 @@ func (ix *Index) Set(rr *v1alpha1.ReplicaReport) {
 
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	if !newer(rr.ResourceVersion, ix.versions[node]) {
+		return
+	}
+	ix.versions[node] = rr.ResourceVersion
 	for _, name := range ix.byNode[node] {
 		if _, still := fresh[name]; !still {
 			ix.replaceLocked(name, node, nil)
@@ -78,11 +87,31 @@ func (ix *Index) Set(rr *v1alpha1.ReplicaReport) {
 		ix.replaceLocked(name, node, &r)
 	}
 	ix.byNode[node] = names
-	ix.heartbeats[node] = heartbeat
+	if rr.Status.Synced {
+		ix.heartbeats[node] = heartbeat
+	} else {
+		delete(ix.heartbeats, node)
+	}
+}
+
+// newer reports whether resourceVersion cur is newer than prev. Versions
+// are opaque to clients; the API server's are decimal counters, and when
+// either is not, cur wins unless they are equal.
+func newer(cur, prev string) bool {
+	if prev == "" || cur == "" {
+		return true
+	}
+	c, errC := strconv.ParseUint(cur, 10, 64)
+	p, errP := strconv.ParseUint(prev, 10, 64)
+	if errC != nil || errP != nil {
+		return cur != prev
+	}
+	return c > p
 }
 
 // Heartbeat returns when a node's report was last confirmed, zero when the
-// index has no report of the node.
+// index has no synced report of the node: a report written before the
+// sidecar's first full DRBD dump proves nothing about the node.
 func (ix *Index) Heartbeat(node string) time.Time {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
@@ -98,6 +127,7 @@ func (ix *Index) Delete(node string) {
 	}
 	delete(ix.byNode, node)
 	delete(ix.heartbeats, node)
+	delete(ix.versions, node)
 }
 
 // replaceLocked swaps in a new slice for resource without node's replica,

@@ -78,3 +78,42 @@ func TestIndex(t *testing.T) {
 		t.Fatalf("nodes: got %d, want 2", ix.Nodes())
 	}
 }
+
+func TestIndexKeepsTheNewestReport(t *testing.T) {
+	now := time.Now()
+	ix := NewIndex()
+	newReport := report("a1", "room-a", true, now, v1alpha1.ResourceReport{Name: "r1", Disk: "UpToDate", Quorum: true})
+	newReport.ResourceVersion = "120"
+	oldReport := report("a1", "room-a", true, now, v1alpha1.ResourceReport{Name: "r1", Disk: "Outdated", Quorum: true})
+	oldReport.ResourceVersion = "99"
+	ix.Set(newReport)
+	ix.Set(oldReport) // a second watch delivering an older version late
+	if got := ix.Replicas("r1"); len(got) != 1 || got[0].Health != UpToDate {
+		t.Fatalf("an older report replaced a newer one: %v", got)
+	}
+}
+
+func TestFreshness(t *testing.T) {
+	now := time.Now()
+	for _, tc := range []struct {
+		name      string
+		heartbeat time.Time
+		want      bool
+	}{
+		{"just now", now, true},
+		{"within staleAfter", now.Add(-19 * time.Second), true},
+		{"too old", now.Add(-21 * time.Second), false},
+		{"a little ahead", now.Add(5 * time.Second), true},
+		{"far in the future", now.Add(time.Hour), false},
+		{"never", time.Time{}, false},
+	} {
+		if got := Fresh(tc.heartbeat, now, 20*time.Second); got != tc.want {
+			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	ix := NewIndex()
+	ix.Set(report("a1", "room-a", false, now))
+	if !ix.Heartbeat("a1").IsZero() {
+		t.Fatal("an unsynced report counts as a heartbeat")
+	}
+}

@@ -6,9 +6,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
 
+	"github.com/linstor-ha/linstor-ha/pkg/apis/linstorha/v1alpha1"
 	"github.com/linstor-ha/linstor-ha/pkg/metadata"
 )
 
@@ -18,17 +20,49 @@ const reportResource fwk.EventResource = metadata.ReportResource + "." + metadat
 
 // EventsToRegister returns the events after which a pod this plugin
 // rejected may fit: a replica report that appears, goes, or changes what it
-// says about the replicas.
+// says about the replicas, and a new node. Report events come only when the
+// report API can be read: the scheduler waits for the informers of every
+// event it handles before scheduling anything, and a missing CRD must not
+// stop scheduling.
 func (p *Plugin) EventsToRegister(context.Context) ([]fwk.ClusterEventWithHint, error) {
-	return []fwk.ClusterEventWithHint{
-		{Event: fwk.ClusterEvent{Resource: reportResource, ActionType: fwk.Add | fwk.Delete}},
-		{Event: fwk.ClusterEvent{Resource: reportResource, ActionType: fwk.Update}, QueueingHintFn: reportChanged},
-	}, nil
+	events := []fwk.ClusterEventWithHint{{Event: fwk.ClusterEvent{Resource: fwk.Node, ActionType: fwk.Add}}}
+	if p.reportEvents {
+		events = append(events,
+			fwk.ClusterEventWithHint{Event: fwk.ClusterEvent{Resource: reportResource, ActionType: fwk.Add | fwk.Delete}, QueueingHintFn: p.reportAddedOrDeleted},
+			fwk.ClusterEventWithHint{Event: fwk.ClusterEvent{Resource: reportResource, ActionType: fwk.Update}, QueueingHintFn: p.reportChanged})
+	}
+	return events, nil
+}
+
+// learn applies a report event to the index before the pod is retried:
+// the plugin's own watch may not have delivered it yet, and a retry that
+// reads the old index would be rejected again.
+func (p *Plugin) learn(oldObj, newObj any) {
+	if newObj == nil {
+		if u, ok := oldObj.(*unstructured.Unstructured); ok {
+			p.index.Delete(u.GetName())
+		}
+		return
+	}
+	u, ok := newObj.(*unstructured.Unstructured)
+	if !ok {
+		return
+	}
+	var rr v1alpha1.ReplicaReport
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &rr); err == nil {
+		p.index.Set(&rr)
+	}
+}
+
+func (p *Plugin) reportAddedOrDeleted(_ klog.Logger, _ *corev1.Pod, oldObj, newObj any) (fwk.QueueingHint, error) {
+	p.learn(oldObj, newObj)
+	return fwk.Queue, nil
 }
 
 // reportChanged lets heartbeat-only updates pass: they arrive every few
 // seconds from every node and change no verdict.
-func reportChanged(logger klog.Logger, _ *corev1.Pod, oldObj, newObj any) (fwk.QueueingHint, error) {
+func (p *Plugin) reportChanged(logger klog.Logger, _ *corev1.Pod, oldObj, newObj any) (fwk.QueueingHint, error) {
+	p.learn(oldObj, newObj)
 	oldR, okOld := oldObj.(*unstructured.Unstructured)
 	newR, okNew := newObj.(*unstructured.Unstructured)
 	if !okOld || !okNew {

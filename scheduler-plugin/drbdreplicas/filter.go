@@ -5,6 +5,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	fwk "k8s.io/kube-scheduler/framework"
+
+	"github.com/linstor-ha/linstor-ha/pkg/replicas"
 )
 
 // Filter rejects a node whose replica of one of the pod's resources is
@@ -18,8 +20,7 @@ func (p *Plugin) Filter(_ context.Context, cs fwk.CycleState, _ *corev1.Pod, nod
 	node := nodeInfo.Node().Name
 	knownNode := false
 	if s.strict {
-		hb := p.index.Heartbeat(node)
-		knownNode = !hb.IsZero() && p.now().Sub(hb) <= p.settings.staleAfter
+		knownNode = replicas.Fresh(p.index.Heartbeat(node), p.now(), p.settings.staleAfter)
 	}
 	if reason := s.verdict(node, knownNode); reason != "" {
 		return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, reason)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/klog/v2"
@@ -29,6 +30,8 @@ type Plugin struct {
 	volumes  *volumeLister
 	index    *replicas.Index
 	now      func() time.Time
+	// reportEvents says whether the scheduler may watch the reports.
+	reportEvents bool
 }
 
 var (
@@ -53,19 +56,30 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, err
 	if err != nil {
 		return nil, err
 	}
+	logger := klog.FromContext(ctx)
+	// One list tells whether the report API is there and readable.
+	listCtx, cancelList := context.WithTimeout(ctx, initialSyncTimeout)
+	_, listErr := client.List(listCtx, metav1.ListOptions{Limit: 1})
+	cancelList()
+	if listErr != nil {
+		logger.Error(listErr, "Failed to list replica reports; scheduling without them, and without retrying pods on report changes")
+	}
 	index := replicas.NewIndex()
 	if err := index.Start(ctx, client.ListWatch()); err != nil {
 		return nil, fmt.Errorf("failed to watch replica reports: %w", err)
 	}
-	logger := klog.FromContext(ctx)
-	syncCtx, cancel := context.WithTimeout(ctx, initialSyncTimeout)
-	defer cancel()
-	if err := wait.PollUntilContextCancel(syncCtx, 100*time.Millisecond, true, func(context.Context) (bool, error) {
-		return index.HasSynced(), nil
-	}); err != nil {
-		logger.Error(err, "Failed to load the replica reports in time; scheduling without them until they arrive")
+	if listErr == nil {
+		syncCtx, cancel := context.WithTimeout(ctx, initialSyncTimeout)
+		defer cancel()
+		if err := wait.PollUntilContextCancel(syncCtx, 100*time.Millisecond, true, func(context.Context) (bool, error) {
+			return index.HasSynced(), nil
+		}); err != nil {
+			logger.Error(err, "Failed to load the replica reports in time; scheduling without them until they arrive")
+		}
 	}
-	return newPlugin(s, h, index), nil
+	p := newPlugin(s, h, index)
+	p.reportEvents = listErr == nil
+	return p, nil
 }
 
 // NewWithIndex returns a factory for a plugin that reads index instead of
@@ -77,6 +91,7 @@ func NewWithIndex(index *replicas.Index, now func() time.Time) frameworkruntime.
 			return nil, err
 		}
 		p := newPlugin(s, h, index)
+		p.reportEvents = true
 		if now != nil {
 			p.now = now
 		}

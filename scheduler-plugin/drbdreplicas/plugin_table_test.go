@@ -116,7 +116,7 @@ func TestPlacement(t *testing.T) {
 			}
 			pod := podWithClaims(claims...)
 			if tc.strictPod {
-				pod.Annotations = map[string]string{metadata.AnnotationStrictPlacement: ""}
+				pod.Annotations = map[string]string{metadata.AnnotationStrictPlacement: "true"}
 			}
 			got := schedule(t, f, infos, pod)
 			slices.Sort(got.rejected)

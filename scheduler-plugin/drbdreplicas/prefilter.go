@@ -20,7 +20,7 @@ func (p *Plugin) PreFilter(_ context.Context, cs fwk.CycleState, pod *corev1.Pod
 	if len(vols.resources) == 0 {
 		return nil, fwk.NewStatus(fwk.Skip)
 	}
-	_, strictPod := pod.Annotations[metadata.AnnotationStrictPlacement]
+	strictPod := pod.Annotations[metadata.AnnotationStrictPlacement] == "true"
 	cs.Write(stateKey, newPodState(vols.resources, p.index.Replicas, p.now(), p.settings.staleAfter, p.settings.strict || strictPod))
 	return nil, nil
 }

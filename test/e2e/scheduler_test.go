@@ -206,7 +206,7 @@ func TestSchedulerWithoutReportData(t *testing.T) {
 	}
 	strictPod := func(name string) *corev1.Pod {
 		p := claimPod("app", name, "data", metadata.SchedulerName)
-		p.Annotations = map[string]string{metadata.AnnotationStrictPlacement: ""}
+		p.Annotations = map[string]string{metadata.AnnotationStrictPlacement: "true"}
 		return p
 	}
 	create := func(p *corev1.Pod) {

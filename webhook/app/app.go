@@ -74,7 +74,7 @@ func Run(ctx context.Context, o *Options) error {
 		return err
 	}
 	handler := &podhandler.Handler{
-		Reader: mgr.GetCache(), Replicas: index, StaleAfter: o.StaleAfter, OwnNamespace: o.OwnNamespace,
+		Reader: mgr.GetCache(), APIReader: mgr.GetAPIReader(), Replicas: index, StaleAfter: o.StaleAfter, OwnNamespace: o.OwnNamespace,
 		Config: &o.Mutation, Metrics: podhandler.NewMetrics(ctrlmetrics.Registry), Now: time.Now,
 	}
 	// Registering through the manager is what adds the server to it.

@@ -10,6 +10,7 @@ import (
 
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
@@ -25,6 +26,11 @@ import (
 type Handler struct {
 	// Reader reads claims, volumes, classes and namespaces, from a cache.
 	Reader client.Reader
+	// APIReader reads from the API server. An object the cache does not
+	// have yet is looked up there: the StatefulSet controller creates a
+	// claim just before its pod, and a pod admitted unmutated for a cache
+	// lag would keep the default scheduler for good.
+	APIReader client.Reader
 	// Replicas are the replica reports, for the zones holding data.
 	Replicas *replicas.Index
 	// StaleAfter is how old a report may be and still count.
@@ -70,10 +76,16 @@ func (h *Handler) handle(ctx context.Context, req admission.Request) (admission.
 	if pod.Namespace == "" {
 		pod.Namespace = req.Namespace
 	}
-	if reason := h.excluded(ctx, &pod); reason != "" {
+	reader := &fallbackReader{cache: h.Reader, api: h.APIReader}
+	reason, err := h.excluded(ctx, reader, &pod)
+	if err != nil {
+		logger.Error(err, "Failed to look up the pod's namespace; admitting it unchanged")
+		return admission.Allowed("").WithWarnings("linstor-ha: pod admitted without DRBD placement settings: " + err.Error()), resultLookupFailed
+	}
+	if reason != "" {
 		return admission.Allowed(reason), resultExcluded
 	}
-	vols, err := lookupVolumes(ctx, h.Reader, &pod)
+	vols, err := lookupVolumes(ctx, reader, &pod)
 	if err != nil {
 		logger.Error(err, "Failed to look up the pod's volumes; admitting it unchanged")
 		return admission.Allowed("").WithWarnings("linstor-ha: pod admitted without DRBD placement settings: " + err.Error()), resultLookupFailed
@@ -100,22 +112,45 @@ func (h *Handler) handle(ctx context.Context, req admission.Request) (admission.
 	return admission.Patched("", mutation.Patch(&pod, changes, hadAnnotations)...), resultMutated
 }
 
-// excluded returns why the pod must not be mutated, or "".
-func (h *Handler) excluded(ctx context.Context, pod *corev1.Pod) string {
+// excluded returns why the pod must not be mutated, or "". The
+// registration's selectors exclude the same pods already; checking again
+// keeps the opt-outs when the registration is edited.
+func (h *Handler) excluded(ctx context.Context, reader client.Reader, pod *corev1.Pod) (string, error) {
 	if pod.Namespace == metav1.NamespaceSystem || pod.Namespace == h.OwnNamespace {
-		return "namespace " + pod.Namespace + " is never mutated"
+		return "namespace " + pod.Namespace + " is never mutated", nil
 	}
 	if _, ok := pod.Annotations[metadata.AnnotationSkipMutation]; ok {
-		return "pod opted out with " + metadata.AnnotationSkipMutation
+		return "pod opted out with the annotation " + metadata.AnnotationSkipMutation, nil
 	}
-	// The webhook's namespace selector excludes these already; checking
-	// again keeps the opt-out when the registration is edited.
+	if pod.Labels[metadata.AnnotationSkipMutation] == "true" {
+		return "pod opted out with the label " + metadata.AnnotationSkipMutation, nil
+	}
 	var ns corev1.Namespace
-	if err := h.Reader.Get(ctx, types.NamespacedName{Name: pod.Namespace}, &ns); err == nil &&
-		ns.Labels[metadata.LabelNamespaceMutation] == metadata.LabelValueDisabled {
-		return "namespace opted out with " + metadata.LabelNamespaceMutation
+	if err := reader.Get(ctx, types.NamespacedName{Name: pod.Namespace}, &ns); err != nil {
+		return "", fmt.Errorf("failed to get Namespace %s: %w", pod.Namespace, err)
 	}
-	return ""
+	if ns.Labels[metadata.LabelNamespaceMutation] == metadata.LabelValueDisabled {
+		return "namespace opted out with " + metadata.LabelNamespaceMutation, nil
+	}
+	return "", nil
+}
+
+// fallbackReader reads from the cache and, for what the cache does not
+// have yet, from the API server.
+type fallbackReader struct {
+	cache, api client.Reader
+}
+
+func (r *fallbackReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	err := r.cache.Get(ctx, key, obj, opts...)
+	if apierrors.IsNotFound(err) && r.api != nil {
+		return r.api.Get(ctx, key, obj, opts...)
+	}
+	return err
+}
+
+func (r *fallbackReader) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	return r.cache.List(ctx, list, opts...)
 }
 
 // workloadLabels returns the labels shared by the pods of the pod's

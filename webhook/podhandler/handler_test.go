@@ -128,7 +128,16 @@ func TestHandle(t *testing.T) {
 		wantWarn   string
 		wantCode   int32
 		noKind     bool
+		apiOnly    []client.Object // objects only the API server has, not the cache
 	}{
+		{name: "claim not in the cache yet but in the API server", pod: podWith("app", claim("fresh")), wantResult: resultMutated, wantPatch: []string{"/spec/schedulerName"},
+			apiOnly: []client.Object{&corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "fresh"}, Spec: corev1.PersistentVolumeClaimSpec{StorageClassName: ptr.To("drbd")}}}},
+		{name: "namespace lookup fails: admitted unchanged with a warning", pod: podWith("ghost", claim("bound")), wantResult: resultLookupFailed, wantNone: true, wantWarn: "ghost"},
+		{name: "pod opted out by label", pod: func() *corev1.Pod {
+			p := podWith("app", claim("bound"))
+			p.Labels[metadata.AnnotationSkipMutation] = "true"
+			return p
+		}(), wantResult: resultExcluded, wantNone: true},
 		{name: "bound DRBD claim: all four mutations", pod: podWith("app", claim("bound")), wantResult: resultMutated,
 			wantPatch: []string{"/spec/schedulerName", "/spec/tolerations", "/spec/topologySpreadConstraints", "/spec/affinity", "/metadata/annotations"}},
 		{name: "unbound claim of our class", pod: podWith("app", claim("unbound")), wantResult: resultMutated, wantPatch: []string{"/spec/schedulerName"}},
@@ -158,6 +167,7 @@ func TestHandle(t *testing.T) {
 				b = b.WithInterceptorFuncs(*tc.intercept)
 			}
 			h := newHandler(b.Build())
+			h.APIReader = fake.NewClientBuilder().WithObjects(append(clusterObjects(), tc.apiOnly...)...).Build()
 			op := tc.op
 			if op == "" {
 				op = admissionv1.Create
@@ -221,4 +231,27 @@ func TestDataZones(t *testing.T) {
 		return
 	}
 	t.Fatalf("no affinity in patch %s", patchPaths(resp))
+}
+
+// TestNewestDefaultClass: with two default classes, claims without a class
+// get the newest, as in Kubernetes.
+func TestNewestDefaultClass(t *testing.T) {
+	old := metav1.NewTime(now.Add(-time.Hour))
+	for _, tc := range []struct {
+		name        string
+		newestIsOur bool
+	}{{"ours is newest", true}, {"ours is older", false}} {
+		ours := &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: "ours", Annotations: map[string]string{annDefaultClass: "true"}}, Provisioner: metadata.DriverName}
+		other := &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: "other", Annotations: map[string]string{annDefaultClass: "true"}}, Provisioner: "other.example.com"}
+		if tc.newestIsOur {
+			ours.CreationTimestamp, other.CreationTimestamp = metav1.NewTime(now), old
+		} else {
+			ours.CreationTimestamp, other.CreationTimestamp = old, metav1.NewTime(now)
+		}
+		c := fake.NewClientBuilder().WithObjects(ours, other).Build()
+		got, err := ourClass(context.Background(), c, nil)
+		if err != nil || got != tc.newestIsOur {
+			t.Errorf("%s: got %v, %v", tc.name, got, err)
+		}
+	}
 }

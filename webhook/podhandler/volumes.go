@@ -81,10 +81,13 @@ func ourClass(ctx context.Context, c client.Reader, name *string) (bool, error) 
 	if err := c.List(ctx, &list); err != nil {
 		return false, fmt.Errorf("failed to list StorageClasses: %w", err)
 	}
+	// With several default classes, Kubernetes gives claims the newest.
+	var def *storagev1.StorageClass
 	for i := range list.Items {
-		if list.Items[i].Annotations[annDefaultClass] == "true" {
-			return list.Items[i].Provisioner == metadata.DriverName, nil
+		sc := &list.Items[i]
+		if sc.Annotations[annDefaultClass] == "true" && (def == nil || def.CreationTimestamp.Before(&sc.CreationTimestamp)) {
+			def = sc
 		}
 	}
-	return false, nil
+	return def != nil && def.Provisioner == metadata.DriverName, nil
 }
