@@ -27,7 +27,7 @@ type Index struct {
 	// report seen twice (from two watches) is applied once, and an older
 	// one never replaces a newer.
 	versions map[string]string
-	synced     cache.InformerSynced
+	synced   cache.InformerSynced
 }
 
 // NewIndex returns an empty index.
