@@ -38,6 +38,7 @@ type Cluster struct {
 	attach *process
 	// linstorScheduler is linstor-ha's scheduler, when Options.Scheduler is set.
 	linstorScheduler *process
+	schedulerArgs    []string
 	// bulkKwok serves the bulk nodes.
 	bulkKwok *process
 	// webhook is linstor-ha's webhook, when Options.Webhook is set.

@@ -52,18 +52,28 @@ func (c *Cluster) startLinstorScheduler(ctx context.Context) error {
 	if err := os.WriteFile(configPath, out, 0o644); err != nil {
 		return err
 	}
-	port, err := freePort()
-	if err != nil {
-		return err
-	}
-	c.linstorScheduler, err = c.procs.start(c.Dir, "linstor-ha-scheduler", c.opts.Scheduler, []string{
+	c.schedulerArgs = []string{
 		"--config=" + configPath,
 		"--authentication-kubeconfig=" + kubeconfig,
 		"--authorization-kubeconfig=" + kubeconfig,
 		"--bind-address=127.0.0.1",
-		"--secure-port=" + strconv.Itoa(port),
 		"-v=2",
-	}, nil)
+	}
+	return c.StartScheduler(ctx)
+}
+
+// StartScheduler (re)starts linstor-ha's scheduler and waits until it is
+// healthy.
+func (c *Cluster) StartScheduler(ctx context.Context) error {
+	if c.linstorScheduler != nil || c.schedulerArgs == nil {
+		return fmt.Errorf("linstor-ha-scheduler running or not configured")
+	}
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	args := append([]string{"--secure-port=" + strconv.Itoa(port)}, c.schedulerArgs...)
+	c.linstorScheduler, err = c.procs.start(c.Dir, "linstor-ha-scheduler", c.opts.Scheduler, args, nil)
 	if err != nil {
 		return err
 	}

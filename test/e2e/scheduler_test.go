@@ -12,6 +12,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -299,4 +301,36 @@ profiles:
 	if !strings.Contains(string(out), `unknown field`) || !strings.Contains(string(out), "dataWeigth") {
 		t.Fatalf("the scheduler's error does not name the bad field:\n%s", out)
 	}
+}
+
+// TestSchedulerWithoutReportCRD: with the report CRD deleted, a restarted
+// scheduler still schedules pods with DRBD volumes.
+func TestSchedulerWithoutReportCRD(t *testing.T) {
+	c := startCluster(t, cluster.Options{Scheduler: schedulerBinary(t)})
+	ctx := context.Background()
+	cfg, err := clientcmd.BuildConfigFromFlags("", c.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crds := apiextensionsclient.NewForConfigOrDie(cfg).ApiextensionsV1().CustomResourceDefinitions()
+	crd := metadata.ReportResource + "." + metadata.ReportGroup
+	if err := crds.Delete(ctx, crd, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the CRD to be gone", func(ctx context.Context) (bool, error) {
+		_, err := crds.Get(ctx, crd, metav1.GetOptions{})
+		return apierrors.IsNotFound(err), nil
+	})
+	c.StopScheduler()
+	if err := c.StartScheduler(ctx); err != nil {
+		t.Fatal(err)
+	}
+	namespace(t, c, "app")
+	if err := c.CreateVolume(ctx, cluster.Volume{Namespace: "app", Claim: "data", Diskful: []string{"node-a1", "node-b1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Client.CoreV1().Pods("app").Create(ctx, claimPod("app", "p", "data", metadata.SchedulerName), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitScheduled(t, c, "app", 1, 45*time.Second)
 }
