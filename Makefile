@@ -83,10 +83,11 @@ bench-baseline:
 cluster:
 	@dir=$$(test/tools/build.sh) && LINSTOR_HA_TOOLS=$$dir $(GO) run ./test/cmd/localcluster up
 
-## demo: a local cluster with the sidecar loses the node under a stateful pod; prints the timeline
+## demo: a local cluster with all three parts loses the node under a stateful pod; prints the timeline
 demo:
-	@mkdir -p $(BIN) && $(GO) build -o $(BIN)/csi-sidecar ./cmd/csi-sidecar
-	@dir=$$(test/tools/build.sh) && LINSTOR_HA_TOOLS=$$dir $(GO) run ./test/cmd/localcluster demo --sidecar $(BIN)/csi-sidecar
+	@mkdir -p $(BIN) && echo "building csi-sidecar, scheduler and webhook" && $(GO) build -o $(BIN)/ ./cmd/csi-sidecar ./cmd/scheduler ./cmd/webhook
+	@dir=$$(test/tools/build.sh) && LINSTOR_HA_TOOLS=$$dir $(GO) run ./test/cmd/localcluster demo \
+		--sidecar $(BIN)/csi-sidecar --scheduler $(BIN)/scheduler --webhook $(BIN)/webhook
 
 ## demo-stock: the same crash with stock Kubernetes only
 demo-stock:

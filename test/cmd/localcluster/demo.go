@@ -25,6 +25,8 @@ func runDemo(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	watch := fs.Duration("watch", 45*time.Second, "how long to watch after the crash")
 	sidecar := fs.String("sidecar", "", "a built csi-sidecar binary to run on every node")
+	scheduler := fs.String("scheduler", "", "a built cmd/scheduler binary to run as linstor-ha-scheduler")
+	webhook := fs.String("webhook", "", "a built cmd/webhook binary to run and register")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -38,6 +40,8 @@ func runDemo(ctx context.Context, args []string) error {
 		DefaultTolerationSeconds: tolerationSeconds,
 		Logf:                     logf,
 		Sidecar:                  *sidecar,
+		Scheduler:                *scheduler,
+		Webhook:                  *webhook,
 		SidecarArgs:              []string{"--fail-over-timeout=5s", "--report-heartbeat=2s", "--report-stale-after=6s"},
 	})
 	if err != nil {
@@ -56,6 +60,12 @@ func runDemo(ctx context.Context, args []string) error {
 	fmt.Printf("Stock Kubernetes: node grace period 10s, tolerations %ds; DRBD: ping-int 10s, ping-timeout 0.5s, timeout 6s.\n", tolerationSeconds)
 	if *sidecar != "" {
 		fmt.Println("linstor-ha sidecar on every node: fail-over timeout 5s.")
+	}
+	if *webhook != "" {
+		pod, err := c.Client.CoreV1().Pods(vol.Namespace).Get(ctx, "pg-0", metav1.GetOptions{})
+		if err == nil {
+			fmt.Printf("linstor-ha webhook: pg-0 was admitted with schedulerName %s.\n", pod.Spec.SchedulerName)
+		}
 	}
 	fmt.Println()
 
@@ -116,7 +126,7 @@ func observe(ctx context.Context, c *cluster.Cluster, tl *cluster.Timeline, vol 
 	if err != nil || pod.UID == first.UID {
 		return false
 	}
-	tl.Mark("replacement pg-0 scheduled on " + pod.Spec.NodeName)
+	tl.Mark("replacement pg-0 scheduled on " + pod.Spec.NodeName + " by " + pod.Spec.SchedulerName + placementReason(vol, pod.Spec.NodeName))
 	va, err := c.Attachment(ctx, vol.Resource())
 	if err == nil && va != nil && va.Spec.NodeName == pod.Spec.NodeName && va.Status.Attached {
 		tl.Mark("volume attached to " + pod.Spec.NodeName)
@@ -148,4 +158,19 @@ func summarize(ctx context.Context, c *cluster.Cluster, vol cluster.Volume, firs
 	}
 	fmt.Printf("%+8.1fs  %s; %s\n", watched.Seconds(), podState, vaState)
 	return nil
+}
+
+// placementReason says what the node holds of the volume.
+func placementReason(vol cluster.Volume, node string) string {
+	for _, n := range vol.Diskful {
+		if n == node {
+			return " (it holds an UpToDate replica)"
+		}
+	}
+	for _, n := range vol.Tiebreakers {
+		if n == node {
+			return " (it holds only the tiebreaker)"
+		}
+	}
+	return " (it holds no replica)"
 }
