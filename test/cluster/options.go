@@ -57,6 +57,8 @@ type Options struct {
 	// with the account, RBAC and configuration of manifests/webhook, a
 	// certificate from certs/generate.sh, and registers it.
 	Webhook string
+	// WebhookArgs come after the flags the harness gives the webhook.
+	WebhookArgs []string
 	// SchedulerQPS is the API rate limit of both schedulers (burst twice
 	// that); 0 keeps kube-scheduler's default of 50.
 	SchedulerQPS int

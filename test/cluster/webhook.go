@@ -51,6 +51,7 @@ func (c *Cluster) startWebhook(ctx context.Context) error {
 	}
 	c.webhookArgs = []string{"--kubeconfig=" + kubeconfig, "--config=" + configPath, "--cert-dir=" + c.WebhookCertDir,
 		"--bind-address=127.0.0.1", "--own-namespace=" + cm.Namespace, "--metrics-bind-address=0", "-v=2"}
+	c.webhookArgs = append(c.webhookArgs, c.opts.WebhookArgs...)
 	if err := c.StartWebhook(ctx); err != nil {
 		return err
 	}
