@@ -19,8 +19,9 @@ import (
 )
 
 // installSidecarRBAC applies the sidecar's ClusterRole and binding from
-// manifests/sidecar, with the service account they bind, so that sidecars
-// run with exactly the rights a real cluster gives them.
+// manifests/sidecar, with the service account they bind, and the policy
+// that keeps each sidecar to its own report, so that sidecars run with
+// exactly the rights a real cluster gives them.
 func (c *Cluster) installSidecarRBAC(ctx context.Context) (namespace, account string, err error) {
 	dir := filepath.Join(sourceDir(), "..", "..", "manifests", "sidecar")
 	var role rbacv1.ClusterRole
@@ -50,6 +51,9 @@ func (c *Cluster) installSidecarRBAC(ctx context.Context) (namespace, account st
 	if _, err := c.Client.RbacV1().ClusterRoleBindings().Create(ctx, &binding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return "", "", err
 	}
+	if err := c.Apply(ctx, filepath.Join(dir, "report-policy.yaml")); err != nil {
+		return "", "", err
+	}
 	return namespace, account, nil
 }
 
@@ -62,7 +66,7 @@ func (c *Cluster) sidecarKubeconfig(ctx context.Context, n *Node, namespace, acc
 		return "", err
 	}
 	bound := &authenticationv1.BoundObjectReference{Kind: "Node", APIVersion: "v1", Name: nodeObj.Name, UID: nodeObj.UID}
-	path := filepath.Join(c.Dir, "nodes", n.Spec.Name, "sidecar.kubeconfig")
+	path := c.SidecarKubeconfig(n.Spec.Name)
 	return path, c.tokenKubeconfig(ctx, namespace, account, "https://"+n.proxy.addr(), bound, path)
 }
 
@@ -84,4 +88,10 @@ func (c *Cluster) tokenKubeconfig(ctx context.Context, namespace, account, serve
 	cfg.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: account}
 	cfg.CurrentContext = "local"
 	return clientcmd.WriteToFile(*cfg, path)
+}
+
+// SidecarKubeconfig is the kubeconfig a node's sidecar runs with: its
+// account's token, bound to the node.
+func (c *Cluster) SidecarKubeconfig(node string) string {
+	return filepath.Join(c.Dir, "nodes", node, "sidecar.kubeconfig")
 }

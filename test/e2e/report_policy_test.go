@@ -1,0 +1,59 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/linstor-ha/linstor-ha/pkg/apis/linstorha/v1alpha1"
+	"github.com/linstor-ha/linstor-ha/pkg/reportclient"
+	"github.com/linstor-ha/linstor-ha/test/cluster"
+)
+
+// TestSidecarWritesOnlyItsOwnReport: with node-a1's sidecar credentials
+// (the shared service account, with a token bound to node-a1), writing
+// node-b1's report is refused by the API server, while node-a1's own
+// report can be written. Every sidecar test writes its own reports under
+// the same policy.
+func TestSidecarWritesOnlyItsOwnReport(t *testing.T) {
+	c := startCluster(t, cluster.Options{Sidecar: sidecarBinary(t)})
+	ctx := context.Background()
+	cfg, err := clientcmd.BuildConfigFromFlags("", c.SidecarKubeconfig("node-a1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	asA1, err := reportclient.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "node-b1's own report", func(ctx context.Context) (bool, error) {
+		_, err := asA1.Get(ctx, "node-b1")
+		return err == nil, nil
+	})
+	forged := []byte(`{"status":{"synced":true,"resources":[{"name":"pvc-forged","disk":"Outdated","quorum":false,"mayPromote":false}]}}`)
+	err = asA1.PatchStatus(ctx, "node-b1", forged)
+	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "only the replica report of its own node") {
+		t.Fatalf("node-a1's sidecar patched node-b1's report: got %v, want Forbidden by the policy", err)
+	}
+	err = asA1.Create(ctx, &v1alpha1.ReplicaReport{ObjectMeta: metav1.ObjectMeta{Name: "node-x"}})
+	if !apierrors.IsForbidden(err) {
+		t.Fatalf("node-a1's sidecar created node-x's report: got %v, want Forbidden", err)
+	}
+	if err := asA1.PatchStatus(ctx, "node-a1", []byte(`{"status":{"synced":true}}`)); err != nil {
+		t.Fatalf("node-a1's sidecar cannot write its own report: %v", err)
+	}
+	b1, err := reports(t, c).Get(ctx, "node-b1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range b1.Status.Resources {
+		if r.Name == "pvc-forged" {
+			t.Fatal("the forged resource is in node-b1's report")
+		}
+	}
+}
