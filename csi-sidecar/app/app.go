@@ -20,7 +20,6 @@ import (
 	policyv1client "k8s.io/client-go/kubernetes/typed/policy/v1"
 	storagev1client "k8s.io/client-go/kubernetes/typed/storage/v1"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 
@@ -30,6 +29,7 @@ import (
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/report"
 	"github.com/linstor-ha/linstor-ha/pkg/drbd/runner"
 	"github.com/linstor-ha/linstor-ha/pkg/drbd/state"
+	"github.com/linstor-ha/linstor-ha/pkg/restconfig"
 )
 
 // ConnectCSI connects to the CSI driver, retrying while its socket is
@@ -77,7 +77,7 @@ func ConnectCSI(ctx context.Context, o *Options) (*grpc.ClientConn, string, erro
 // Run runs the sidecar until ctx ends.
 func Run(ctx context.Context, o *Options, zone string) error {
 	logger := klog.FromContext(ctx)
-	cfg, err := restConfig(o)
+	cfg, err := restconfig.Load(o.Kubeconfig, o.KubeAPIQPS, o.KubeAPIBurst, "linstor-ha-sidecar/"+o.NodeName)
 	if err != nil {
 		return err
 	}
@@ -172,22 +172,6 @@ func mux(m *metrics.Metrics, store *state.Store, view *clusterview.View) *http.S
 		w.WriteHeader(http.StatusOK)
 	})
 	return mux
-}
-
-func restConfig(o *Options) (*rest.Config, error) {
-	var cfg *rest.Config
-	var err error
-	if o.Kubeconfig != "" {
-		cfg, err = clientcmd.BuildConfigFromFlags("", o.Kubeconfig)
-	} else {
-		cfg, err = rest.InClusterConfig()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("failed to load the Kubernetes client configuration: %w", err)
-	}
-	cfg.QPS, cfg.Burst = float32(o.KubeAPIQPS), o.KubeAPIBurst
-	cfg.UserAgent = "linstor-ha-sidecar/" + o.NodeName
-	return cfg, nil
 }
 
 // clients holds the three API group clients the sidecar uses, without a

@@ -11,8 +11,6 @@ import (
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -27,6 +25,7 @@ import (
 
 	"github.com/linstor-ha/linstor-ha/pkg/replicas"
 	"github.com/linstor-ha/linstor-ha/pkg/reportclient"
+	"github.com/linstor-ha/linstor-ha/pkg/restconfig"
 	"github.com/linstor-ha/linstor-ha/webhook/podhandler"
 )
 
@@ -37,7 +36,7 @@ const MutatePath = "/mutate-v1-pod"
 func Run(ctx context.Context, o *Options) error {
 	logger := klog.FromContext(ctx)
 	ctrl.SetLogger(logger)
-	cfg, err := restConfig(o)
+	cfg, err := restconfig.Load(o.Kubeconfig, o.KubeAPIQPS, o.KubeAPIBurst, "linstor-ha-webhook")
 	if err != nil {
 		return err
 	}
@@ -105,22 +104,6 @@ func Run(ctx context.Context, o *Options) error {
 	}
 	logger.Info("Webhook starting", "port", o.Port, "certDir", o.CertDir, "mutation", o.Mutation, "ownNamespace", o.OwnNamespace)
 	return mgr.Start(ctx)
-}
-
-func restConfig(o *Options) (*rest.Config, error) {
-	var cfg *rest.Config
-	var err error
-	if o.Kubeconfig != "" {
-		cfg, err = clientcmd.BuildConfigFromFlags("", o.Kubeconfig)
-	} else {
-		cfg, err = rest.InClusterConfig()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("failed to load the Kubernetes client configuration: %w", err)
-	}
-	cfg.QPS, cfg.Burst = float32(o.KubeAPIQPS), o.KubeAPIBurst
-	cfg.UserAgent = "linstor-ha-webhook"
-	return cfg, nil
 }
 
 var _ admission.Handler = &podhandler.Handler{}
