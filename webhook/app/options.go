@@ -75,29 +75,26 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.Mutation.PreferDataZones, "prefer-data-zones", def.PreferDataZones, "Prefer the zones holding UpToDate data of the pod's volumes.")
 }
 
-var mutationFlags = []string{"set-scheduler", "scheduler-name", "set-tolerations", "toleration-seconds", "spread-zones", "prefer-data-zones"}
-
 // Complete loads the configuration file under the flags given and
 // validates everything.
 func (o *Options) Complete() error {
 	if o.ConfigFile != "" {
-		fromFlags := o.Mutation
-		set := map[string]bool{}
+		// What was given on the command line, to apply again over the file.
+		given := map[string]string{}
 		if o.fs != nil {
-			o.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+			o.fs.Visit(func(f *flag.Flag) { given[f.Name] = f.Value.String() })
 		}
 		raw, err := os.ReadFile(o.ConfigFile)
 		if err != nil {
 			return fmt.Errorf("failed to read --config: %w", err)
 		}
-		fileCfg := DefaultMutation()
-		if err := yaml.UnmarshalStrict(raw, &fileCfg); err != nil {
+		o.Mutation = DefaultMutation()
+		if err := yaml.UnmarshalStrict(raw, &o.Mutation); err != nil {
 			return fmt.Errorf("failed to parse --config %s: %w", o.ConfigFile, err)
 		}
-		o.Mutation = fileCfg
-		for _, name := range mutationFlags {
-			if set[name] {
-				overrideFromFlag(&o.Mutation, &fromFlags, name)
+		for name, value := range given {
+			if err := o.fs.Set(name, value); err != nil {
+				return err
 			}
 		}
 	}
@@ -115,21 +112,4 @@ func (o *Options) Complete() error {
 		errs = append(errs, errors.New("--cert-dir must be set"))
 	}
 	return errors.Join(errs...)
-}
-
-func overrideFromFlag(dst, src *mutation.Config, name string) {
-	switch name {
-	case "set-scheduler":
-		dst.SetScheduler = src.SetScheduler
-	case "scheduler-name":
-		dst.SchedulerName = src.SchedulerName
-	case "set-tolerations":
-		dst.SetTolerations = src.SetTolerations
-	case "toleration-seconds":
-		dst.TolerationSeconds = src.TolerationSeconds
-	case "spread-zones":
-		dst.SpreadZones = src.SpreadZones
-	case "prefer-data-zones":
-		dst.PreferDataZones = src.PreferDataZones
-	}
 }
