@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 )
 
@@ -16,46 +15,29 @@ import (
 // (the namespace, service account, RBAC and configuration) and runs the
 // scheduler binary with that configuration and account, as its pod would.
 func (c *Cluster) startLinstorScheduler(ctx context.Context) error {
-	dir := filepath.Join(ManifestsDir(), "scheduler")
-	if err := c.Apply(ctx, filepath.Join(dir, "rbac.yaml"), filepath.Join(dir, "config.yaml")); err != nil {
-		return err
-	}
-	raw, err := os.ReadFile(filepath.Join(dir, "config.yaml"))
+	comp, err := c.deployComponent(ctx, "scheduler")
 	if err != nil {
 		return err
 	}
-	var cm corev1.ConfigMap
-	if err := yaml.UnmarshalStrict(raw, &cm); err != nil {
-		return fmt.Errorf("failed to read the scheduler's ConfigMap: %w", err)
-	}
 	var config map[string]any
-	if err := yaml.Unmarshal([]byte(cm.Data["scheduler-config.yaml"]), &config); err != nil {
+	if err := yaml.Unmarshal([]byte(comp.config.Data["scheduler-config.yaml"]), &config); err != nil {
 		return fmt.Errorf("failed to read the scheduler's configuration: %w", err)
-	}
-
-	schedDir := filepath.Join(c.Dir, "linstor-ha-scheduler")
-	if err := os.MkdirAll(schedDir, 0o755); err != nil {
-		return err
-	}
-	kubeconfig := filepath.Join(schedDir, "kubeconfig")
-	if err := c.tokenKubeconfig(ctx, cm.Namespace, "linstor-ha-scheduler", c.cp.apiURL(), nil, kubeconfig); err != nil {
-		return err
 	}
 	// In a pod the scheduler uses its in-cluster account; here the same
 	// account comes through a kubeconfig.
-	config["clientConnection"] = map[string]any{"kubeconfig": kubeconfig, "qps": c.opts.SchedulerQPS, "burst": 2 * c.opts.SchedulerQPS}
+	config["clientConnection"] = map[string]any{"kubeconfig": comp.kubeconfig, "qps": c.opts.SchedulerQPS, "burst": 2 * c.opts.SchedulerQPS}
 	out, err := yaml.Marshal(config)
 	if err != nil {
 		return err
 	}
-	configPath := filepath.Join(schedDir, "config.yaml")
+	configPath := filepath.Join(comp.dir, "config.yaml")
 	if err := os.WriteFile(configPath, out, 0o644); err != nil {
 		return err
 	}
 	c.schedulerArgs = []string{
 		"--config=" + configPath,
-		"--authentication-kubeconfig=" + kubeconfig,
-		"--authorization-kubeconfig=" + kubeconfig,
+		"--authentication-kubeconfig=" + comp.kubeconfig,
+		"--authorization-kubeconfig=" + comp.kubeconfig,
 		"--bind-address=127.0.0.1",
 		"-v=2",
 	}

@@ -10,52 +10,35 @@ import (
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 )
-
-// webhookPath is where cmd/webhook serves pod admissions.
-const webhookPath = "/mutate-v1-pod"
 
 // startWebhook deploys manifests/webhook's account, RBAC and configuration,
 // makes its certificate with certs/generate.sh, runs the webhook binary as
 // its pod would and registers it with the manifest's
 // MutatingWebhookConfiguration, pointed at the local URL with the CA.
 func (c *Cluster) startWebhook(ctx context.Context) error {
-	dir := filepath.Join(ManifestsDir(), "webhook")
-	if err := c.Apply(ctx, filepath.Join(dir, "rbac.yaml"), filepath.Join(dir, "config.yaml")); err != nil {
-		return err
-	}
-	whDir := filepath.Join(c.Dir, "webhook")
-	c.WebhookCertDir = filepath.Join(whDir, "tls")
-	if err := c.RotateWebhookCert(ctx); err != nil {
-		return err
-	}
-	raw, err := os.ReadFile(filepath.Join(dir, "config.yaml"))
+	comp, err := c.deployComponent(ctx, "webhook")
 	if err != nil {
 		return err
 	}
-	var cm corev1.ConfigMap
-	if err := yaml.UnmarshalStrict(raw, &cm); err != nil {
-		return fmt.Errorf("failed to read the webhook's ConfigMap: %w", err)
-	}
-	configPath := filepath.Join(whDir, "webhook-config.yaml")
-	if err := os.WriteFile(configPath, []byte(cm.Data["webhook-config.yaml"]), 0o644); err != nil {
+	c.WebhookCertDir = filepath.Join(comp.dir, "tls")
+	if err := c.RotateWebhookCert(ctx); err != nil {
 		return err
 	}
-	kubeconfig := filepath.Join(whDir, "kubeconfig")
-	if err := c.tokenKubeconfig(ctx, cm.Namespace, "linstor-ha-webhook", c.cp.apiURL(), nil, kubeconfig); err != nil {
+	configPath := filepath.Join(comp.dir, "webhook-config.yaml")
+	if err := os.WriteFile(configPath, []byte(comp.config.Data["webhook-config.yaml"]), 0o644); err != nil {
 		return err
 	}
-	c.webhookArgs = []string{"--kubeconfig=" + kubeconfig, "--config=" + configPath, "--cert-dir=" + c.WebhookCertDir,
-		"--bind-address=127.0.0.1", "--own-namespace=" + cm.Namespace, "--metrics-bind-address=0", "-v=2"}
+	c.webhookArgs = []string{"--kubeconfig=" + comp.kubeconfig, "--config=" + configPath, "--cert-dir=" + c.WebhookCertDir,
+		"--bind-address=127.0.0.1", "--own-namespace=" + comp.config.Namespace, "--metrics-bind-address=0", "-v=2"}
 	c.webhookArgs = append(c.webhookArgs, c.opts.WebhookArgs...)
 	if err := c.StartWebhook(ctx); err != nil {
 		return err
 	}
-	return c.registerWebhook(ctx, filepath.Join(dir, "mutatingwebhookconfiguration.yaml"))
+	return c.registerWebhook(ctx, filepath.Join(ManifestsDir(), "webhook", "mutatingwebhookconfiguration.yaml"))
 }
 
 // RotateWebhookCert makes a new serving certificate under the same CA, as
@@ -121,9 +104,13 @@ func (c *Cluster) registerWebhook(ctx context.Context, file string) error {
 	if err != nil {
 		return err
 	}
-	url := "https://" + c.WebhookAddr() + webhookPath
 	for i := range mwc.Webhooks {
+		svc := mwc.Webhooks[i].ClientConfig.Service
+		if svc == nil || svc.Path == nil {
+			return fmt.Errorf("%s: webhook %s names no service path", file, mwc.Webhooks[i].Name)
+		}
 		// What cert-manager's CA injection and the Service do in a cluster.
+		url := "https://" + c.WebhookAddr() + *svc.Path
 		mwc.Webhooks[i].ClientConfig = admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: ca}
 	}
 	delete(mwc.Annotations, "cert-manager.io/inject-ca-from")
