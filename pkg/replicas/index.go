@@ -43,11 +43,12 @@ func (ix *Index) Replicas(resource string) []Replica {
 	return ix.byResource[resource]
 }
 
-// Nodes returns how many reports the index holds.
-func (ix *Index) Nodes() int {
+// Version returns the resourceVersion of the node's report in the index,
+// "" when it has none.
+func (ix *Index) Version(node string) string {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	return len(ix.byNode)
+	return ix.versions[node]
 }
 
 // Set replaces everything the index knows about the report's node.

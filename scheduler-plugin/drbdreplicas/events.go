@@ -45,7 +45,8 @@ func (p *Plugin) learn(oldObj, newObj any) {
 		return
 	}
 	u, ok := newObj.(*unstructured.Unstructured)
-	if !ok {
+	// The hint runs once per waiting pod: convert each version once.
+	if !ok || (u.GetResourceVersion() != "" && u.GetResourceVersion() == p.index.Version(u.GetName())) {
 		return
 	}
 	var rr v1alpha1.ReplicaReport
