@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
 	policyv1client "k8s.io/client-go/kubernetes/typed/policy/v1"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/clusterview"
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/failover"
+	"github.com/linstor-ha/linstor-ha/csi-sidecar/liveness"
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/metrics"
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/report"
 	"github.com/linstor-ha/linstor-ha/pkg/drbd/runner"
@@ -101,6 +103,12 @@ func Run(ctx context.Context, o *Options, zone string) error {
 	}
 	recorder := broadcaster.NewRecorder(eventScheme, corev1.EventSource{Component: "linstor-ha-sidecar", Host: o.NodeName})
 
+	var observer *liveness.Observer
+	if o.LivenessNamespace != "" {
+		observer = liveness.NewObserver(client.coordination.Leases(o.LivenessNamespace))
+	} else {
+		logger.Info("Liveness leases are off: a crashed peer is proven only by its stale report or its NotReady node")
+	}
 	var ctrl *failover.Controller
 	view, err := clusterview.New(client, o.NodeName, func() { ctrl.Trigger() })
 	if err != nil {
@@ -108,7 +116,7 @@ func Run(ctx context.Context, o *Options, zone string) error {
 	}
 	ctrl = failover.NewController(failover.ControllerOptions{
 		Node: o.NodeName, Drbdsetup: o.Drbdsetup, Timeout: o.FailOverTimeout, Hysteresis: o.GracePeriod,
-		ReportStaleAfter: o.ReportStaleAfter, DryRun: o.DryRun, PeerNode: o.PeerNode,
+		ReportStaleAfter: o.ReportStaleAfter, DryRun: o.DryRun, PeerNode: o.PeerNode, Liveness: observer,
 	}, store, view, reports, &failover.Executor{Client: client, Drbdsetup: o.Drbdsetup}, recorder, m)
 	publisher := report.NewPublisher(report.Options{
 		NodeName: o.NodeName, Zone: zone, Heartbeat: o.ReportHeartbeat,
@@ -137,6 +145,17 @@ func Run(ctx context.Context, o *Options, zone string) error {
 	g.Go(func() error { return follow.Run(ctx) })
 	g.Go(func() error { return publisher.Run(ctx) })
 	g.Go(func() error { return ctrl.Run(ctx) })
+	if observer != nil {
+		renewer := &liveness.Renewer{
+			Leases: client.coordination.Leases(o.LivenessNamespace), Node: o.NodeName,
+			Interval: o.LivenessInterval, Duration: o.LivenessDuration,
+			OnError: func(err error) {
+				logger.Error(err, "Failed to renew the liveness lease")
+				m.APIErrors.WithLabelValues("RenewLease").Inc()
+			},
+		}
+		g.Go(func() error { renewer.Run(ctx); return nil })
+	}
 	if o.HTTPEndpoint != "" {
 		srv := &http.Server{Addr: o.HTTPEndpoint, Handler: mux(m, store, view), ReadHeaderTimeout: 5 * time.Second}
 		g.Go(func() error {
@@ -174,12 +193,13 @@ func mux(m *metrics.Metrics, store *state.Store, view *clusterview.View) *http.S
 	return mux
 }
 
-// clients holds the three API group clients the sidecar uses, without a
-// full clientset.
+// clients holds the API group clients the sidecar uses, without a full
+// clientset.
 type clients struct {
-	core    corev1client.CoreV1Interface
-	storage storagev1client.StorageV1Interface
-	policy  policyv1client.PolicyV1Interface
+	core         corev1client.CoreV1Interface
+	storage      storagev1client.StorageV1Interface
+	policy       policyv1client.PolicyV1Interface
+	coordination coordinationv1client.CoordinationV1Interface
 }
 
 func (c *clients) CoreV1() corev1client.CoreV1Interface          { return c.core }
@@ -196,6 +216,9 @@ func newClients(cfg *rest.Config) (*clients, error) {
 		return nil, fmt.Errorf("failed to create a Kubernetes client: %w", err)
 	}
 	if c.policy, err = policyv1client.NewForConfig(cfg); err != nil {
+		return nil, fmt.Errorf("failed to create a Kubernetes client: %w", err)
+	}
+	if c.coordination, err = coordinationv1client.NewForConfig(cfg); err != nil {
 		return nil, fmt.Errorf("failed to create a Kubernetes client: %w", err)
 	}
 	return &c, nil

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/linstor-ha/linstor-ha/csi-sidecar/liveness"
 	"github.com/linstor-ha/linstor-ha/pkg/metadata"
 )
 
@@ -26,10 +27,15 @@ type Options struct {
 	Hysteresis       time.Duration
 	ReportHeartbeat  time.Duration
 	ReportStaleAfter time.Duration
-	DryRun           bool
-	HTTPEndpoint     string
-	KubeAPIQPS       float64
-	KubeAPIBurst     int
+	// LivenessNamespace holds the nodes' liveness Leases; empty turns
+	// them off.
+	LivenessNamespace string
+	LivenessInterval  time.Duration
+	LivenessDuration  time.Duration
+	DryRun            bool
+	HTTPEndpoint      string
+	KubeAPIQPS        float64
+	KubeAPIBurst      int
 	// MemoryLimit is the Go runtime's soft memory limit, unless the
 	// environment sets GOMEMLIMIT; 0 leaves the runtime's default.
 	MemoryLimit int64
@@ -50,6 +56,9 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.GracePeriod, "grace-period", 2*time.Second, "How long this node must have quorum everywhere again before its taint goes.")
 	fs.DurationVar(&o.ReportHeartbeat, "report-heartbeat", 5*time.Second, "How often the replica report is confirmed when nothing changes.")
 	fs.DurationVar(&o.ReportStaleAfter, "report-stale-after", 15*time.Second, "Age after which a peer's replica report no longer counts.")
+	fs.StringVar(&o.LivenessNamespace, "liveness-namespace", os.Getenv("POD_NAMESPACE"), "Namespace of the nodes' liveness Leases (default $POD_NAMESPACE); empty turns them off, and a crashed peer is then proven only by its stale report or its NotReady node.")
+	fs.DurationVar(&o.LivenessInterval, "liveness-interval", time.Second, "How often this node's liveness Lease is renewed.")
+	fs.DurationVar(&o.LivenessDuration, "liveness-duration", 3*time.Second, "How long a peer's Lease may stay unrenewed before its sidecar counts as stopped (whole seconds).")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "Log and record Events of what would be done, change nothing.")
 	fs.StringVar(&o.HTTPEndpoint, "http-endpoint", ":9811", "Address of /metrics, /healthz and /readyz; empty disables it.")
 	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", 50, "QPS towards the API server.")
@@ -69,6 +78,14 @@ func (o *Options) Complete() error {
 	}
 	if o.ReportHeartbeat <= 0 || o.ReportStaleAfter <= o.ReportHeartbeat {
 		errs = append(errs, errors.New("--report-stale-after must be longer than --report-heartbeat, which must be positive"))
+	}
+	if o.LivenessNamespace != "" {
+		if o.LivenessInterval <= 0 || o.LivenessDuration < 2*o.LivenessInterval || o.LivenessDuration%time.Second != 0 {
+			errs = append(errs, errors.New("--liveness-duration must be whole seconds and at least twice --liveness-interval, which must be positive"))
+		}
+		if err := liveness.CheckNodeName(o.NodeName); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	o.NodeNameMap = map[string]string{}
 	if o.nodeNameMap != "" {

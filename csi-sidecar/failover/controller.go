@@ -18,6 +18,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/clusterview"
+	"github.com/linstor-ha/linstor-ha/csi-sidecar/liveness"
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/metrics"
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/report"
 	"github.com/linstor-ha/linstor-ha/pkg/apis/linstorha/v1alpha1"
@@ -39,6 +40,9 @@ type ControllerOptions struct {
 	DryRun bool
 	// PeerNode maps a DRBD connection name to a node name.
 	PeerNode func(string) string
+	// Liveness reads lost peers' Leases; nil leaves a peer's report and
+	// readiness as the only signs of its life.
+	Liveness *liveness.Observer
 }
 
 // Controller turns DRBD and cluster changes into decisions and actions. It
@@ -259,6 +263,7 @@ func (c *Controller) input(ctx context.Context) Input {
 	peerPods := map[string][]*corev1.Pod{}
 	resources := c.store.List()
 	c.countResources(resources)
+	lostPeers := c.lostPeers(resources)
 	for _, r := range resources {
 		if r.UpToDate() || len(r.UpToDatePeers()) > 0 {
 			c.established[r.Name] = true
@@ -301,11 +306,29 @@ func (c *Controller) input(ctx context.Context) Input {
 		}
 		in.Volumes = append(in.Volumes, v)
 		for _, conn := range r.Connections {
-			c.nodeState(ctx, in.Nodes, c.opts.PeerNode(conn.Name))
+			peer := c.opts.PeerNode(conn.Name)
+			c.nodeState(ctx, in.Nodes, peer, lostPeers[peer])
 		}
 	}
-	c.nodeState(ctx, in.Nodes, c.opts.Node)
+	c.nodeState(ctx, in.Nodes, c.opts.Node, false)
+	if c.opts.Liveness != nil {
+		c.opts.Liveness.Retain(func(node string) bool { return lostPeers[node] })
+	}
 	return in
+}
+
+// lostPeers are the peers that this node lost for some resource: only
+// their signs of life matter to a decision, so only theirs are read.
+func (c *Controller) lostPeers(resources []*state.Resource) map[string]bool {
+	lost := map[string]bool{}
+	for _, r := range resources {
+		for _, conn := range r.DisconnectedPeers() {
+			if peer := c.opts.PeerNode(conn.Name); peer != c.opts.Node {
+				lost[peer] = true
+			}
+		}
+	}
+	return lost
 }
 
 // countResources sets the resources-by-health gauge.
@@ -329,9 +352,10 @@ func podOf(p *corev1.Pod) Pod {
 	}
 }
 
-// nodeState adds what is known of a node: readiness, the taint, and its own
-// report if that is fresh and synced.
-func (c *Controller) nodeState(ctx context.Context, nodes map[string]NodeState, name string) {
+// nodeState adds what is known of a node: readiness and the taint, and for
+// a lost peer its signs of life: its own report if that is fresh and
+// synced, and its Lease.
+func (c *Controller) nodeState(ctx context.Context, nodes map[string]NodeState, name string, lost bool) {
 	if _, ok := nodes[name]; ok || name == "" {
 		return
 	}
@@ -346,16 +370,39 @@ func (c *Controller) nodeState(ctx context.Context, nodes map[string]NodeState, 
 			st.VolumesInUse = append(st.VolumesInUse, handle)
 		}
 	}
-	if name != c.opts.Node {
-		if rr, err := c.reports.Get(ctx, name); err == nil &&
-			rr.Status.Synced && time.Since(rr.Status.HeartbeatTime.Time) < c.opts.ReportStaleAfter {
+	if lost {
+		c.signsOfLife(ctx, name, &st)
+	}
+	nodes[name] = st
+}
+
+// signsOfLife reads a lost peer's report and Lease. A report that cannot be
+// read counts as gone, as it did before this peer was lost; a Lease that
+// cannot be read proves nothing.
+func (c *Controller) signsOfLife(ctx context.Context, name string, st *NodeState) {
+	now := time.Now()
+	if rr, err := c.reports.Get(ctx, name); err == nil && rr.Status.Synced {
+		if until := rr.Status.HeartbeatTime.Add(c.opts.ReportStaleAfter); now.Before(until) {
 			st.Report = &PeerReport{Quorum: map[string]bool{}}
 			for _, res := range rr.Status.Resources {
 				st.Report.Quorum[res.Name] = res.Quorum
 			}
+			st.AliveUntil = until
 		}
 	}
-	nodes[name] = st
+	if c.opts.Liveness == nil {
+		return
+	}
+	v, err := c.opts.Liveness.Check(ctx, name, now)
+	if err != nil {
+		klog.FromContext(ctx).Error(err, "Failed to read a peer's liveness lease", "node", name)
+		c.metrics.APIErrors.WithLabelValues("GetLease").Inc()
+		return
+	}
+	st.Silent = v.Silent
+	if !v.AliveUntil.IsZero() && (st.AliveUntil.IsZero() || v.AliveUntil.Before(st.AliveUntil)) {
+		st.AliveUntil = v.AliveUntil
+	}
 }
 
 func nodeReady(n *corev1.Node) bool {

@@ -96,6 +96,11 @@ func decidePeers(in *Input, v *Volume, d *Decision) {
 		}
 		if why, ok := peerCannotWrite(in, r.Name, peer); !ok {
 			refuse(RefusedPeerMayStillWrite, fmt.Sprintf("%s is disconnected from %s but nothing shows it cannot write: %s", peer, in.Node, why))
+			// Going silent is evidence that arrives without an
+			// event: look again when the signs of life run out.
+			if until := in.Nodes[peer].AliveUntil; !until.IsZero() {
+				d.wakeAt(until)
+			}
 			continue
 		}
 		failOver(in, v, peer, pods, vas, d)
@@ -120,7 +125,8 @@ func leads(in *Input, r *state.Resource) bool {
 
 // peerCannotWrite looks for evidence, besides this node's DRBD, that the
 // peer cannot write the resource: its node is NotReady, its report is gone
-// stale, or its report says it lost quorum. DRBD lets a partition with half
+// stale, its sidecar stopped renewing its Lease, or its report says it lost
+// quorum. DRBD lets a partition with half
 // of the diskful replicas keep quorum through a tiebreaker, so may_promote
 // here alone does not prove the peer frozen.
 func peerCannotWrite(in *Input, resource, peer string) (string, bool) {
@@ -130,7 +136,7 @@ func peerCannotWrite(in *Input, resource, peer string) (string, bool) {
 		return "", true
 	case !n.Ready:
 		return "", true
-	case n.Report == nil:
+	case n.Report == nil, n.Silent:
 		return "", true
 	}
 	if q, ok := n.Report.Quorum[resource]; ok && !q {
@@ -141,10 +147,11 @@ func peerCannotWrite(in *Input, resource, peer string) (string, bool) {
 
 // kubeletGone reports whether no kubelet will confirm a pod's deletion on
 // the node: the node is NotReady, or its sidecar stopped renewing its
-// report, which a node that lost power does seconds before the node
-// lifecycle controller notices. Such pods are deleted with grace period 0.
+// report or its Lease, which a node that lost power does long before the
+// node lifecycle controller notices. Such pods are deleted with grace
+// period 0.
 func kubeletGone(n NodeState) bool {
-	return !n.Ready || n.Report == nil
+	return !n.Ready || n.Report == nil || n.Silent
 }
 
 func failOver(in *Input, v *Volume, peer string, pods []*Pod, vas []*Attachment, d *Decision) {

@@ -148,6 +148,21 @@ func TestDecidePeerLost(t *testing.T) {
 			want: []string{"refuse PeerMayStillWrite node-a"},
 		},
 		{
+			name: "peer Ready and quorate by its report, but alive only until later: refuse, look again then",
+			in: input(later, t0, map[string]failover.NodeState{
+				"node-a": {Ready: true, AliveUntil: later.Add(2 * time.Second), Report: &failover.PeerReport{Quorum: map[string]bool{"r0": true}}},
+				"node-b": {Ready: true}}, volume(survivor, []failover.Pod{appPod}, nil)),
+			want: []string{"refuse PeerMayStillWrite node-a"},
+			wake: later.Add(2 * time.Second),
+		},
+		{
+			name: "node Ready with a report not yet stale, but its sidecar's Lease went silent: force",
+			in: input(later, t0, map[string]failover.NodeState{
+				"node-a": {Ready: true, Silent: true, Report: &failover.PeerReport{Quorum: map[string]bool{"r0": true}}},
+				"node-b": {Ready: true}}, volume(survivor, []failover.Pod{appPod}, []failover.Attachment{appVA})),
+			want: []string{"TaintNode node-a", "DeletePod node-a pg-0 grace=0", "DeleteAttachment node-a csi-1"},
+		},
+		{
 			name: "this node cannot promote: nothing to prove",
 			in:   input(later, t0, aDead, volume(drbd(state.RoleSecondary, true, false, state.ConnConnecting, ""), []failover.Pod{appPod}, nil)),
 		},

@@ -61,6 +61,14 @@ type NodeState struct {
 	Tainted bool
 	// Report is the node's replica report, if it is fresh and synced.
 	Report *PeerReport
+	// Silent is true when the node's sidecar stopped renewing its
+	// liveness Lease: it runs no more, like everything else on a node
+	// that lost power.
+	Silent bool
+	// AliveUntil is when the current signs of life of the node's sidecar
+	// (a fresh report, a renewing Lease) run out unless renewed; zero when
+	// there are none.
+	AliveUntil time.Time
 	// VolumesInUse are the CSI volume handles of the driver that the
 	// node's status reports mounted.
 	VolumesInUse []string

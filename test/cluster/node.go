@@ -148,6 +148,7 @@ func (c *Cluster) startSidecar(n *Node) error {
 		"--kubeconfig=" + kubeconfig,
 		"--drbdsetup=" + n.Drbdsetup,
 		"--http-endpoint=127.0.0.1:" + strconv.Itoa(port),
+		"--liveness-namespace=" + c.sidecarNS,
 	}, c.opts.SidecarArgs...)
 	n.SidecarHTTP = "127.0.0.1:" + strconv.Itoa(port)
 	n.sidecar, err = c.procs.start(c.Dir, "sidecar-"+n.Spec.Name, c.opts.Sidecar, args, nil)

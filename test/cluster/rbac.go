@@ -51,8 +51,10 @@ func (c *Cluster) installSidecarRBAC(ctx context.Context) (namespace, account st
 	if _, err := c.Client.RbacV1().ClusterRoleBindings().Create(ctx, &binding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return "", "", err
 	}
-	if err := c.Apply(ctx, filepath.Join(dir, "report-policy.yaml")); err != nil {
-		return "", "", err
+	for _, f := range []string{"lease-role.yaml", "report-policy.yaml"} {
+		if err := c.Apply(ctx, filepath.Join(dir, f)); err != nil {
+			return "", "", err
+		}
 	}
 	return namespace, account, nil
 }

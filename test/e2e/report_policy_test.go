@@ -6,10 +6,13 @@ import (
 	"testing"
 	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/linstor-ha/linstor-ha/csi-sidecar/liveness"
 	"github.com/linstor-ha/linstor-ha/pkg/apis/linstorha/v1alpha1"
 	"github.com/linstor-ha/linstor-ha/pkg/reportclient"
 	"github.com/linstor-ha/linstor-ha/test/cluster"
@@ -18,8 +21,9 @@ import (
 // TestSidecarWritesOnlyItsOwnReport: with node-a1's sidecar credentials
 // (the shared service account, with a token bound to node-a1), writing
 // node-b1's report is refused by the API server, while node-a1's own
-// report can be written. Every sidecar test writes its own reports under
-// the same policy.
+// report can be written; the same holds for the nodes' liveness Leases.
+// Every sidecar test writes its own reports and Leases under the same
+// policy.
 func TestSidecarWritesOnlyItsOwnReport(t *testing.T) {
 	c := startCluster(t, cluster.Options{Sidecar: sidecarBinary(t)})
 	ctx := context.Background()
@@ -37,7 +41,7 @@ func TestSidecarWritesOnlyItsOwnReport(t *testing.T) {
 	})
 	forged := []byte(`{"status":{"synced":true,"resources":[{"name":"pvc-forged","disk":"Outdated","quorum":false,"mayPromote":false}]}}`)
 	err = asA1.PatchStatus(ctx, "node-b1", forged)
-	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "only the replica report of its own node") {
+	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "only the replica report and the liveness lease of its own node") {
 		t.Fatalf("node-a1's sidecar patched node-b1's report: got %v, want Forbidden by the policy", err)
 	}
 	err = asA1.Create(ctx, &v1alpha1.ReplicaReport{ObjectMeta: metav1.ObjectMeta{Name: "node-x"}})
@@ -47,6 +51,26 @@ func TestSidecarWritesOnlyItsOwnReport(t *testing.T) {
 	if err := asA1.PatchStatus(ctx, "node-a1", []byte(`{"status":{"synced":true}}`)); err != nil {
 		t.Fatalf("node-a1's sidecar cannot write its own report: %v", err)
 	}
+
+	// Nor may it keep a peer looking alive by renewing the peer's Lease.
+	leases := kubernetes.NewForConfigOrDie(cfg).CoordinationV1().Leases("piraeus-datastore")
+	var b1Lease *coordinationv1.Lease
+	waitFor(t, 30*time.Second, "node-b1's liveness lease", func(ctx context.Context) (bool, error) {
+		b1Lease, err = leases.Get(ctx, liveness.LeaseName("node-b1"), metav1.GetOptions{})
+		return err == nil, nil
+	})
+	b1Lease.Spec.RenewTime = &metav1.MicroTime{Time: time.Now().Add(time.Hour)}
+	if _, err := leases.Update(ctx, b1Lease, metav1.UpdateOptions{}); !apierrors.IsForbidden(err) {
+		t.Fatalf("node-a1's sidecar renewed node-b1's lease: got %v, want Forbidden", err)
+	}
+	a1Lease, err := leases.Get(ctx, liveness.LeaseName("node-a1"), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := leases.Update(ctx, a1Lease, metav1.UpdateOptions{}); err != nil && !apierrors.IsConflict(err) {
+		t.Fatalf("node-a1's sidecar cannot write its own lease: %v", err)
+	}
+
 	b1, err := reports(t, c).Get(ctx, "node-b1")
 	if err != nil {
 		t.Fatal(err)

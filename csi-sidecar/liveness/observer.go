@@ -1,0 +1,94 @@
+package liveness
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
+)
+
+// Verdict is what a peer's Lease shows.
+type Verdict struct {
+	// Silent is true when the Lease has not been renewed for longer than
+	// its duration, by the observer's clock.
+	Silent bool
+	// AliveUntil is when a Lease that is not silent yet becomes silent
+	// unless renewed; zero when the Lease proves nothing either way.
+	AliveUntil time.Time
+}
+
+// Observer reads peers' Leases on demand, only for peers DRBD lost, and
+// remembers when it saw each renewal.
+type Observer struct {
+	leases coordinationv1client.LeaseInterface
+
+	mu   sync.Mutex
+	seen map[string]observation
+}
+
+// observation is the last renew time seen of a node's Lease, and when.
+type observation struct {
+	renewTime  time.Time
+	observedAt time.Time
+}
+
+// NewObserver returns an Observer of the Leases in one namespace.
+func NewObserver(leases coordinationv1client.LeaseInterface) *Observer {
+	return &Observer{leases: leases, seen: map[string]observation{}}
+}
+
+// Check reads node's Lease and judges it at now. A Lease that is missing,
+// held by another identity or without a renew time or duration proves
+// nothing: the verdict is zero. So is an API error, which is returned.
+func (o *Observer) Check(ctx context.Context, node string, now time.Time) (Verdict, error) {
+	l, err := o.leases.Get(ctx, LeaseName(node), metav1.GetOptions{})
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			o.Forget(node)
+			return Verdict{}, nil
+		}
+		return Verdict{}, err
+	}
+	s := l.Spec
+	if s.HolderIdentity == nil || *s.HolderIdentity != node || s.RenewTime == nil ||
+		s.LeaseDurationSeconds == nil || *s.LeaseDurationSeconds <= 0 {
+		o.Forget(node)
+		return Verdict{}, nil
+	}
+	duration := time.Duration(*s.LeaseDurationSeconds) * time.Second
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	obs, ok := o.seen[node]
+	if !ok || !obs.renewTime.Equal(s.RenewTime.Time) {
+		obs = observation{renewTime: s.RenewTime.Time, observedAt: now}
+		o.seen[node] = obs
+	}
+	until := obs.observedAt.Add(duration)
+	if !now.Before(until) {
+		return Verdict{Silent: true}, nil
+	}
+	return Verdict{AliveUntil: until}, nil
+}
+
+// Forget drops what was seen of node's Lease: the next Check starts
+// observing afresh.
+func (o *Observer) Forget(node string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	delete(o.seen, node)
+}
+
+// Retain forgets every node for which keep is false, so that the memory
+// follows the peers currently lost.
+func (o *Observer) Retain(keep func(node string) bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for node := range o.seen {
+		if !keep(node) {
+			delete(o.seen, node)
+		}
+	}
+}
