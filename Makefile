@@ -12,7 +12,7 @@ FUZZTIME    ?= 60s
 # CI budgets; everything else runs with it.
 TEST_FLAGS  ?= -race -count=1
 
-.PHONY: all build generate tools test test-unit test-e2e lint fmt fuzz bench bench-sidecar bench-scheduler bench-webhook bench-baseline cluster demo demo-stock clean
+.PHONY: all build generate tools test test-unit test-e2e lint fmt fuzz bench bench-sidecar bench-scheduler bench-webhook bench-failover bench-baseline cluster demo demo-stock clean
 
 # The upstream programs of test clusters, built once into a cache keyed by
 # test/tools/go.mod and go.sum (about 12 minutes cold on two cores).
@@ -74,6 +74,12 @@ bench-scheduler:
 ## bench-webhook: pod creation through the API server, 500 pods with the webhook registered and 500 without
 bench-webhook:
 	@dir=$$(test/tools/build.sh) && LINSTOR_HA_TOOLS=$$dir $(GO) test -count=1 -timeout 30m -run '^$$' -bench WebhookPodCreation -benchtime 1x ./test/e2e/
+
+## bench-failover: linstor-ha on the local cluster: repeated node crashes, a lost room of 100 pods, stock Kubernetes (10 min bound)
+bench-failover:
+	@mkdir -p $(BIN) && echo "building csi-sidecar, scheduler and webhook" && $(GO) build -o $(BIN)/ ./cmd/csi-sidecar ./cmd/scheduler ./cmd/webhook
+	@dir=$$(test/tools/build.sh) && LINSTOR_HA_TOOLS=$$dir $(GO) run ./test/cmd/localcluster bench-failover \
+		--sidecar $(BIN)/csi-sidecar --scheduler $(BIN)/scheduler --webhook $(BIN)/webhook $(BENCH_FAILOVER_FLAGS)
 
 ## bench-baseline: stock Kubernetes, default settings: node crash to replacement pod Running with its volume attached
 bench-baseline:

@@ -130,6 +130,10 @@ func (c *Controller) evaluate(ctx context.Context) time.Time {
 				batch = append(batch, a)
 			}
 		}
+		if phase.perNode {
+			c.runPerNode(ctx, batch, d.Lost, failed)
+			continue
+		}
 		c.runBatch(ctx, batch, phase.parallel, d.Lost, failed)
 	}
 	for key := range c.done {
@@ -155,16 +159,18 @@ func (c *Controller) evaluate(ctx context.Context) time.Time {
 // phases order the actions of one decision: the taint first, so that
 // nothing new is scheduled there; then the pods; then, for volumes whose pods
 // are all gone, what makes them detachable; demotions and untaints last.
-// Pod and attachment calls of a phase run in parallel: a node that ran 50
-// stateful pods must not fail them over one API round trip at a time.
+// Pod and attachment calls of a phase run in parallel, and a node's volumes
+// are released in one update: a node that ran 50 stateful pods must not
+// fail them over one API round trip at a time.
 var phases = []struct {
 	kinds     []ActionKind
 	parallel  bool
+	perNode   bool
 	afterPods bool
 }{
 	{kinds: []ActionKind{TaintNode}},
 	{kinds: []ActionKind{DeletePod, EvictPod}, parallel: true},
-	{kinds: []ActionKind{ReleaseVolume}, afterPods: true},
+	{kinds: []ActionKind{ReleaseVolume}, perNode: true, afterPods: true},
 	{kinds: []ActionKind{DeleteAttachment, RemoveAttacherFinalizer}, parallel: true, afterPods: true},
 	{kinds: []ActionKind{Demote, UntaintNode}, afterPods: true},
 }
@@ -200,9 +206,46 @@ func (c *Controller) runBatch(ctx context.Context, batch []Action, parallel bool
 	wg.Wait()
 }
 
+// runPerNode releases the volumes of each node's ReleaseVolume actions in
+// one call, and records every action with its outcome.
+func (c *Controller) runPerNode(ctx context.Context, batch []Action, lost map[Key]time.Time, failed map[string]bool) {
+	byNode := map[string][]Action{}
+	for _, a := range batch {
+		byNode[a.Node] = append(byNode[a.Node], a)
+	}
+	for node, actions := range byNode {
+		var err error
+		if !c.opts.DryRun {
+			handles := make([]string, len(actions))
+			for i, a := range actions {
+				handles[i] = a.Resource
+			}
+			err = c.executor.ReleaseVolumes(ctx, node, handles)
+		}
+		for _, a := range actions {
+			if c.record(ctx, a, err, lost) {
+				c.done[actionKey(a)] = true
+			} else {
+				failed[a.Resource] = true
+			}
+		}
+	}
+}
+
 // perform does one action (or, in dry-run mode, says it would) and records
 // it; it reports whether the action is done.
 func (c *Controller) perform(ctx context.Context, a Action, lost map[Key]time.Time) bool {
+	var err error
+	if !c.opts.DryRun {
+		err = c.executor.Do(ctx, a)
+	}
+	return c.record(ctx, a, err, lost)
+}
+
+// record logs, counts and reports an action that was done, failed with
+// err, or in dry-run mode would have been done; it reports whether the
+// action is done.
+func (c *Controller) record(ctx context.Context, a Action, err error, lost map[Key]time.Time) bool {
 	logger := klog.FromContext(ctx)
 	if c.opts.DryRun {
 		logger.Info("Dry run: would act", "action", a.Kind, "node", a.Node, "resource", a.Resource, "message", a.Message)
@@ -210,7 +253,7 @@ func (c *Controller) perform(ctx context.Context, a Action, lost map[Key]time.Ti
 		c.metrics.Actions.WithLabelValues(string(a.Kind), "dry-run").Inc()
 		return true
 	}
-	if err := c.executor.Do(ctx, a); err != nil {
+	if err != nil {
 		logger.Error(err, "Failed to act", "action", a.Kind, "node", a.Node, "resource", a.Resource)
 		c.metrics.Actions.WithLabelValues(string(a.Kind), "failed").Inc()
 		c.metrics.APIErrors.WithLabelValues(string(a.Kind)).Inc()

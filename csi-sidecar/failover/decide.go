@@ -157,7 +157,8 @@ func kubeletGone(n NodeState) bool {
 func failOver(in *Input, v *Volume, peer string, pods []*Pod, vas []*Attachment, d *Decision) {
 	r := v.DRBD
 	node := in.Nodes[peer]
-	if !node.Tainted {
+	// One taint per node, whatever the number of its resources.
+	if !node.Tainted && !slices.ContainsFunc(d.Actions, func(a Action) bool { return a.Kind == TaintNode && a.Node == peer }) {
 		d.act(Action{Kind: TaintNode, Resource: r.Name, Node: peer, Reason: metadata.ReasonNodeTainted,
 			Message: fmt.Sprintf("DRBD on %s shows %s lost resource %s", in.Node, peer, r.Name)})
 	}

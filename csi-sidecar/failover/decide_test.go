@@ -277,6 +277,21 @@ func TestDecidePeerLost(t *testing.T) {
 	}
 }
 
+func TestDecideTaintsALostNodeOnce(t *testing.T) {
+	later := t0.Add(timeout)
+	r1 := survivor.Clone()
+	r1.Name = "r1"
+	pod1 := appPod
+	pod1.Name, pod1.UID = "pg-1", "uid-2"
+	in := input(later, t0, aDead, volume(survivor, []failover.Pod{appPod}, nil), volume(r1, []failover.Pod{pod1}, nil))
+	in.LostSince[failover.Key{Resource: "r1", Node: "node-a"}] = t0
+	got := summary(failover.Decide(in))
+	want := []string{"TaintNode node-a", "DeletePod node-a pg-0 grace=0", "DeletePod node-a pg-1 grace=0"}
+	if !slices.Equal(got, want) {
+		t.Errorf("decision\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+}
+
 func TestDecideRemembersWhenPeerWasLost(t *testing.T) {
 	in := input(t0, time.Time{}, aDead, volume(survivor, []failover.Pod{appPod}, nil))
 	d := failover.Decide(in)

@@ -144,19 +144,34 @@ func (e *Executor) demote(ctx context.Context, resource string) error {
 
 // releaseVolume removes the driver's volume from a node's volumesInUse.
 func (e *Executor) releaseVolume(ctx context.Context, node, handle string) error {
-	unique := corev1.UniqueVolumeName(UniqueVolumeName(handle))
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	return e.ReleaseVolumes(ctx, node, []string{handle})
+}
+
+// ReleaseVolumes removes the volumes of handles from node's volumesInUse in
+// one status update: a room's worth of volumes must not queue behind each
+// other on the same node object.
+func (e *Executor) ReleaseVolumes(ctx context.Context, node string, handles []string) error {
+	release := map[corev1.UniqueVolumeName]bool{}
+	for _, h := range handles {
+		release[corev1.UniqueVolumeName(UniqueVolumeName(h))] = true
+	}
+	inUse := func(v corev1.UniqueVolumeName) bool { return release[v] }
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		n, err := e.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
 		if err != nil {
 			return err
 		}
-		if !slices.Contains(n.Status.VolumesInUse, unique) {
+		if !slices.ContainsFunc(n.Status.VolumesInUse, inUse) {
 			return nil
 		}
-		n.Status.VolumesInUse = slices.DeleteFunc(n.Status.VolumesInUse, func(v corev1.UniqueVolumeName) bool { return v == unique })
+		n.Status.VolumesInUse = slices.DeleteFunc(n.Status.VolumesInUse, inUse)
 		_, err = e.Client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{})
 		return err
 	})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
 }
 
 // UniqueVolumeName is how the kubelet and the attach-detach controller name

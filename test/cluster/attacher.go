@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strconv"
 
 	"github.com/linstor-ha/linstor-ha/test/csidriver"
 )
@@ -21,7 +22,7 @@ func (c *Cluster) startAttacher(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c.attach, err = c.procs.start(c.Dir, "csi-attacher", bin, []string{
+	args := []string{
 		"--kubeconfig=" + c.Kubeconfig,
 		"--csi-address=" + sock,
 		"--timeout=10s",
@@ -29,7 +30,11 @@ func (c *Cluster) startAttacher(ctx context.Context) error {
 		"--retry-interval-max=5s",
 		"--worker-threads=20",
 		"-v=2",
-	}, nil)
+	}
+	if q := c.opts.AttacherQPS; q > 0 {
+		args = append(args, "--kube-api-qps="+strconv.Itoa(q), "--kube-api-burst="+strconv.Itoa(2*q))
+	}
+	c.attach, err = c.procs.start(c.Dir, "csi-attacher", bin, args, nil)
 	if err != nil {
 		return fmt.Errorf("failed to start the external-attacher: %w", err)
 	}

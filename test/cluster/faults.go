@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 )
@@ -40,6 +41,13 @@ func (c *Cluster) RestartNode(ctx context.Context, name string) error {
 	}
 	if err := c.DRBD.Restart(name); err != nil {
 		return fmt.Errorf("failed to restart %s in the DRBD simulator: %w", name, err)
+	}
+	// A kubelet takes its node lease back after a reboot; kwok refuses a
+	// lease that another kwok created and waits 30 s before it retries, so
+	// the dead one's lease goes first.
+	err = c.Client.CoordinationV1().Leases(corev1.NamespaceNodeLease).Delete(ctx, name, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("failed to delete the node lease of %s: %w", name, err)
 	}
 	return c.startNode(ctx, n)
 }

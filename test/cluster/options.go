@@ -67,6 +67,10 @@ type Options struct {
 	// thousands of volumes needs more: the PV controller binds each claim
 	// with several writes.
 	ControllerManagerQPS int
+	// AttacherQPS is the external-attacher's API rate limit (burst twice
+	// that); 0 keeps its default of 5, which attaches a room's worth of
+	// replacement pods one by one.
+	AttacherQPS int
 	// BulkNodes adds that many nodes served by one shared kwok, for
 	// scheduling at scale; see startBulkNodes.
 	BulkNodes int

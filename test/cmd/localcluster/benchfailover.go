@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"slices"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/linstor-ha/linstor-ha/test/cluster"
+)
+
+// failoverFlags are what bench-failover and its scenarios share.
+type failoverFlags struct {
+	trials     int
+	roomPods   int
+	timeout    time.Duration
+	stockBound time.Duration
+	sidecar    string
+	scheduler  string
+	webhook    string
+	keepDir    bool
+	roomKCMQPS int
+}
+
+// runBenchFailover measures linstor-ha's fail-over on the local cluster, all
+// three parts deployed as the manifests deploy them and DRBD's default
+// detection delays: repeated crashes of the node under a stateful pod, then
+// the loss of a whole room, then stock Kubernetes on the node crash.
+func runBenchFailover(ctx context.Context, args []string) error {
+	var f failoverFlags
+	fs := flag.NewFlagSet("bench-failover", flag.ContinueOnError)
+	fs.IntVar(&f.trials, "trials", 10, "node-crash trials")
+	fs.IntVar(&f.roomPods, "room-pods", 100, "stateful pods of the room that is lost; 0 skips that scenario")
+	fs.DurationVar(&f.timeout, "fail-over-timeout", 5*time.Second, "the sidecar's --fail-over-timeout, as in the manifests")
+	fs.DurationVar(&f.stockBound, "stock-bound", 10*time.Minute, "how long stock Kubernetes gets before it counts as never; 0 skips it")
+	fs.StringVar(&f.sidecar, "sidecar", "", "a built csi-sidecar binary (required)")
+	fs.StringVar(&f.scheduler, "scheduler", "", "a built cmd/scheduler binary (required)")
+	fs.StringVar(&f.webhook, "webhook", "", "a built cmd/webhook binary (required)")
+	fs.IntVar(&f.roomKCMQPS, "room-controller-manager-qps", 100, "kube-controller-manager's --kube-api-qps in the room scenario (0: its default of 20); its attach-detach controller makes several calls per moved volume")
+	fs.BoolVar(&f.keepDir, "keep-dir", false, "keep each cluster's directory (logs) and print where it is")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if f.sidecar == "" || f.scheduler == "" || f.webhook == "" {
+		return errors.New("bench-failover needs --sidecar, --scheduler and --webhook")
+	}
+	if f.trials < 1 {
+		return errors.New("--trials must be at least 1")
+	}
+	crash, err := nodeCrashTrials(ctx, f)
+	if err != nil {
+		return err
+	}
+	if f.roomPods > 0 {
+		if err := roomLoss(ctx, f); err != nil {
+			return err
+		}
+	}
+	stock := "not-run"
+	if f.stockBound > 0 {
+		took, ok, err := stockTrial(ctx, f.stockBound, logf)
+		if err != nil {
+			return err
+		}
+		stock = "never"
+		if ok {
+			stock = fmt.Sprintf("%.1f", took.Seconds())
+		}
+	}
+	total, detection, afterDetection := crash.series()
+	fmt.Printf("failover_after_detection_seconds p50=%.1f p90=%.1f max=%.1f\n",
+		percentile(afterDetection, 50), percentile(afterDetection, 90), slices.Max(afterDetection))
+	fmt.Printf("failover_seconds p50=%.1f p90=%.1f max=%.1f detection_p50=%.1f timeout=%.1f stock_p50=%s trials=%d\n",
+		percentile(total, 50), percentile(total, 90), slices.Max(total), percentile(detection, 50),
+		f.timeout.Seconds(), stock, len(total))
+	return nil
+}
+
+// logf prints progress with the time of day to stderr, keeping stdout for
+// results.
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+// trial is one node crash: when DRBD noticed and when the replacement ran,
+// both from the crash.
+type trial struct {
+	detected, running time.Duration
+}
+
+type trials []trial
+
+// series returns crash→Running, crash→detection and detection→Running.
+func (ts trials) series() (total, detection, afterDetection []float64) {
+	for _, t := range ts {
+		total = append(total, t.running.Seconds())
+		detection = append(detection, t.detected.Seconds())
+		afterDetection = append(afterDetection, (t.running - t.detected).Seconds())
+	}
+	return total, detection, afterDetection
+}
+
+// percentile is the nearest-rank percentile p of xs.
+func percentile(xs []float64, p int) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	rank := (p*len(s) + 99) / 100
+	return s[max(rank, 1)-1]
+}
+
+// withComponents are the cluster options of a linstor-ha deployment as the
+// manifests make it: webhook, scheduler and a sidecar per node.
+func withComponents(f failoverFlags, o cluster.Options) cluster.Options {
+	o.Sidecar, o.Scheduler, o.Webhook = f.sidecar, f.scheduler, f.webhook
+	o.SidecarArgs = append(o.SidecarArgs, "--fail-over-timeout="+f.timeout.String())
+	o.StockScheduler = true
+	o.KeepDir = f.keepDir
+	o.Logf = logf
+	return o
+}
+
+// started says where a kept cluster's directory is.
+func started(f failoverFlags, c *cluster.Cluster) {
+	if f.keepDir {
+		logf("cluster directory (kept): %s", c.Dir)
+	}
+}
+
+// nodeCrashTrials crashes the node under pg-0 again and again on one
+// cluster, restarting it and waiting for DRBD and the taints to heal before
+// the next trial.
+func nodeCrashTrials(ctx context.Context, f failoverFlags) (trials, error) {
+	c, err := cluster.Start(ctx, withComponents(f, cluster.Options{}))
+	if err != nil {
+		return nil, err
+	}
+	defer c.Stop()
+	started(f, c)
+	vol, current, err := statefulPod(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	var out trials
+	for i := 1; i <= f.trials; i++ {
+		node := current.Node
+		survivor := otherDiskful(vol, node)
+		crashed := time.Now()
+		if err := c.CrashNode(node); err != nil {
+			return nil, err
+		}
+		detected, err := waitDetected(ctx, c, survivor, node, vol.Resource())
+		if err != nil {
+			return nil, fmt.Errorf("trial %d: %w", i, err)
+		}
+		detectedAfter := detected.Sub(crashed)
+		rctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+		next, err := c.WaitRunningAttached(rctx, vol.Namespace, "pg-0", vol.Resource(), current.UID)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("trial %d: no replacement for pg-0 after crashing %s: %w", i, node, err)
+		}
+		t := trial{detected: detectedAfter, running: time.Since(crashed)}
+		out = append(out, t)
+		fmt.Printf("trial %2d: crash %s; DRBD on %s noticed +%.1fs; replacement Running on %s with its volume attached +%.1fs (%.1fs after detection)\n",
+			i, node, survivor, t.detected.Seconds(), next.Node, t.running.Seconds(), (t.running - t.detected).Seconds())
+		if err := c.RestartNode(ctx, node); err != nil {
+			return nil, err
+		}
+		if err := waitHealed(ctx, c, vol); err != nil {
+			return nil, fmt.Errorf("trial %d: %w", i, err)
+		}
+		current = next
+	}
+	return out, nil
+}
+
+// otherDiskful is the volume's diskful node other than node.
+func otherDiskful(vol cluster.Volume, node string) string {
+	for _, n := range vol.Diskful {
+		if n != node {
+			return n
+		}
+	}
+	return ""
+}
+
+// waitDetected waits until DRBD on survivor shows its connection to lost
+// down, and returns when it first saw that.
+func waitDetected(ctx context.Context, c *cluster.Cluster, survivor, lost, resource string) (time.Time, error) {
+	var at time.Time
+	err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+		v, ok := c.DRBD.View(survivor, resource)
+		if !ok {
+			return false, nil
+		}
+		if p := v.Connection(lost); p != nil && !p.Connected() {
+			at = time.Now()
+			return true, nil
+		}
+		return false, nil
+	})
+	if err != nil {
+		return at, fmt.Errorf("DRBD on %s never noticed that %s is gone: %w", survivor, lost, err)
+	}
+	return at, nil
+}
+
+// waitHealed waits until every replica of vol is connected and UpToDate
+// again and no node carries a taint, so that the next trial starts from a
+// healthy cluster.
+func waitHealed(ctx context.Context, c *cluster.Cluster, vol cluster.Volume) error {
+	var why string
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		why = healthProblem(ctx, c, vol)
+		return why == "", nil
+	})
+	if err != nil {
+		return fmt.Errorf("the cluster did not heal: %s: %w", why, err)
+	}
+	return nil
+}
