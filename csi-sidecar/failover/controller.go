@@ -65,6 +65,7 @@ type Controller struct {
 	healthy     time.Time
 	done        map[string]bool // actions done for the current need
 	refused     map[string]bool // refusals already recorded
+	noticed     map[string]bool // notices already recorded
 }
 
 // NewController returns a controller.
@@ -73,7 +74,7 @@ func NewController(opts ControllerOptions, store *state.Store, view *clusterview
 	return &Controller{
 		opts: opts, store: store, view: view, reports: reports, executor: executor, recorder: recorder, metrics: m,
 		trigger: make(chan struct{}, 1), quorum: map[string]bool{}, established: map[string]bool{},
-		lostSince: map[Key]time.Time{}, done: map[string]bool{}, refused: map[string]bool{},
+		lostSince: map[Key]time.Time{}, done: map[string]bool{}, refused: map[string]bool{}, noticed: map[string]bool{},
 	}
 }
 
@@ -153,6 +154,16 @@ func (c *Controller) evaluate(ctx context.Context) time.Time {
 		c.event(r.Pod, r.Node, corev1.EventTypeWarning, metadata.ReasonFailOverRefused, r.Reason+": "+r.Message)
 	}
 	c.refused = refusedNow
+	noticedNow := map[string]bool{}
+	for _, n := range d.Notices {
+		key := n.Reason + "/" + n.Resource + "/" + n.Node
+		noticedNow[key] = true
+		if !c.noticed[key] {
+			logger.Info("Replica lost, nothing to fail over", "node", n.Node, "resource", n.Resource, "message", n.Message)
+			c.event(nil, n.Node, corev1.EventTypeWarning, n.Reason, n.Message)
+		}
+	}
+	c.noticed = noticedNow
 	return d.NextCheck
 }
 
@@ -374,12 +385,16 @@ func (c *Controller) lostPeers(resources []*state.Resource) map[string]bool {
 	return lost
 }
 
-// countResources sets the resources-by-health gauge.
+// countResources sets the resources-by-health and the lost-replicas
+// gauges.
 func (c *Controller) countResources(resources []*state.Resource) {
 	reports := make([]v1alpha1.ResourceReport, len(resources))
+	lost := 0
 	for i, r := range resources {
 		reports[i] = report.Resource(r)
+		lost += len(r.DisconnectedPeers())
 	}
+	c.metrics.LostPeerReplicas.Set(float64(lost))
 	s := report.Summarize(reports)
 	c.metrics.Resources.WithLabelValues("healthy").Set(float64(s.Healthy))
 	c.metrics.Resources.WithLabelValues("degraded").Set(float64(s.Degraded))

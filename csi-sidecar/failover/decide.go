@@ -69,6 +69,7 @@ func decidePeers(in *Input, v *Volume, d *Decision) {
 		}
 		pods, vas := targetsOn(v, peer)
 		if len(pods) == 0 && len(vas) == 0 {
+			noticeDegraded(in, v, peer, d)
 			continue
 		}
 		refuse := func(reason, msg string) {
@@ -105,6 +106,21 @@ func decidePeers(in *Input, v *Volume, d *Decision) {
 		}
 		failOver(in, v, peer, pods, vas, d)
 	}
+}
+
+// noticeDegraded says, once the loss has lasted the timeout, that a lost
+// peer leaves the resource degraded although nothing needs to move: a
+// tiebreaker or an idle replica is gone. One survivor says it.
+func noticeDegraded(in *Input, v *Volume, peer string, d *Decision) {
+	r := v.DRBD
+	if !in.Synced || !v.QuorumConfigured || !v.Established || !r.HasQuorum() || !leads(in, r) {
+		return
+	}
+	if !d.lostLongEnough(in, Key{Resource: r.Name, Node: peer}) {
+		return
+	}
+	d.notice(Notice{Resource: r.Name, Node: peer, Reason: metadata.ReasonReplicaDegraded,
+		Message: fmt.Sprintf("DRBD on %s lost %s's replica of %s; the resource keeps quorum and nothing of it runs on %s", in.Node, peer, r.Name, peer)})
 }
 
 // leads reports whether this node is the one survivor that acts for the

@@ -87,6 +87,9 @@ func summary(d failover.Decision) []string {
 		}
 		out = append(out, s)
 	}
+	for _, n := range d.Notices {
+		out = append(out, "notice "+n.Reason+" "+n.Node)
+	}
 	return out
 }
 
@@ -185,8 +188,18 @@ func TestDecidePeerLost(t *testing.T) {
 			}(),
 		},
 		{
-			name: "nothing of the volume on the lost peer: nothing",
+			name: "nothing of the volume on the lost peer: only say it is degraded",
 			in:   input(later, t0, aDead, volume(survivor, nil, nil)),
+			want: []string{"notice ReplicaDegraded node-a"},
+		},
+		{
+			name: "nothing of the volume on a peer lost for less than the timeout: not yet",
+			in:   input(later.Add(-time.Second), t0, aDead, volume(survivor, nil, nil)),
+			wake: later,
+		},
+		{
+			name: "nothing of the volume on the lost peer, and this node has no quorum: it says nothing",
+			in:   input(later, t0, aDead, volume(drbd(state.RoleSecondary, false, false, state.ConnConnecting, ""), nil, nil)),
 		},
 		{
 			name: "not synced: refuse",

@@ -53,9 +53,20 @@ type Refusal struct {
 	Message  string
 }
 
+// Notice is something a person should know that asks for no action, such as
+// a lost replica whose resource keeps quorum; it becomes a Warning Event on
+// the node.
+type Notice struct {
+	Resource string
+	Node     string
+	Reason   string
+	Message  string
+}
+
 // Decision is the outcome of Decide.
 type Decision struct {
 	Actions  []Action
+	Notices  []Notice
 	Refusals []Refusal
 	// Lost are the lost peers to remember, with when they were first seen
 	// lost; the controller replaces its LostSince with it.
@@ -70,6 +81,8 @@ type Decision struct {
 func (d *Decision) act(a Action) { d.Actions = append(d.Actions, a) }
 
 func (d *Decision) refuse(r Refusal) { d.Refusals = append(d.Refusals, r) }
+
+func (d *Decision) notice(n Notice) { d.Notices = append(d.Notices, n) }
 
 func (d *Decision) wakeAt(t time.Time) {
 	if d.NextCheck.IsZero() || t.Before(d.NextCheck) {

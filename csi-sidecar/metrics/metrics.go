@@ -20,6 +20,9 @@ type Metrics struct {
 	DetectionToAction prometheus.Histogram
 	// Resources counts the node's DRBD resources by health.
 	Resources *prometheus.GaugeVec
+	// LostPeerReplicas counts the peers' replicas this node's DRBD has
+	// lost, over all resources.
+	LostPeerReplicas prometheus.Gauge
 	// ParseErrors counts skipped events2 lines.
 	ParseErrors prometheus.Counter
 	// DrbdsetupRestarts counts restarts of drbdsetup events2.
@@ -46,6 +49,9 @@ func New() *Metrics {
 		Resources: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "linstor_ha_drbd_resources", Help: "DRBD resources of the node by health.",
 		}, []string{"state"}),
+		LostPeerReplicas: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "linstor_ha_lost_peer_replicas", Help: "Peers' replicas of the node's DRBD resources that it is disconnected from.",
+		}),
 		ParseErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "linstor_ha_events2_parse_errors_total", Help: "drbdsetup events2 lines skipped as malformed.",
 		}),
@@ -56,7 +62,7 @@ func New() *Metrics {
 			Name: "linstor_ha_api_errors_total", Help: "Failed Kubernetes API requests by operation.",
 		}, []string{"operation"}),
 	}
-	m.Registry.MustRegister(m.Actions, m.Refusals, m.DetectionToAction, m.Resources, m.ParseErrors, m.DrbdsetupRestarts, m.APIErrors,
+	m.Registry.MustRegister(m.Actions, m.Refusals, m.DetectionToAction, m.Resources, m.LostPeerReplicas, m.ParseErrors, m.DrbdsetupRestarts, m.APIErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

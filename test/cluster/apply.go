@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -32,6 +33,23 @@ func (c *Cluster) Apply(ctx context.Context, files ...string) error {
 	return nil
 }
 
+// Kustomize renders a kustomization directory with the upstream kubectl.
+func (c *Cluster) Kustomize(ctx context.Context, dir string) ([]byte, error) {
+	kubectl, err := toolPath(c.tools, toolKubectl)
+	if err != nil {
+		return nil, err
+	}
+	out, err := exec.CommandContext(ctx, kubectl, "kustomize", dir).Output()
+	if err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return nil, fmt.Errorf("failed to render %s: %w: %s", dir, err, exit.Stderr)
+		}
+		return nil, fmt.Errorf("failed to render %s: %w", dir, err)
+	}
+	return out, nil
+}
+
 // component is what a linstor-ha Deployment gets from its manifests, for
 // running its binary here as its pod would run.
 type component struct {
@@ -43,12 +61,13 @@ type component struct {
 	kubeconfig string
 }
 
-// deployComponent applies manifests/<part>/rbac.yaml and config.yaml, and
+// deployComponent applies the namespace of the base and
+// manifests/<part>/rbac.yaml and config.yaml, and
 // returns the ConfigMap and a kubeconfig for the service account
 // linstor-ha-<part> in the ConfigMap's namespace.
 func (c *Cluster) deployComponent(ctx context.Context, part string) (*component, error) {
 	dir := filepath.Join(ManifestsDir(), part)
-	if err := c.Apply(ctx, filepath.Join(dir, "rbac.yaml"), filepath.Join(dir, "config.yaml")); err != nil {
+	if err := c.Apply(ctx, filepath.Join(ManifestsDir(), "base", "namespace.yaml"), filepath.Join(dir, "rbac.yaml"), filepath.Join(dir, "config.yaml")); err != nil {
 		return nil, err
 	}
 	raw, err := os.ReadFile(filepath.Join(dir, "config.yaml"))

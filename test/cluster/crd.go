@@ -27,7 +27,8 @@ func (c *Cluster) installCRDs(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	files, err := filepath.Glob(filepath.Join(sourceDir(), "..", "..", "manifests", "crd", "*.yaml"))
+	// controller-gen names its CRD files <group>_<plural>.yaml.
+	files, err := filepath.Glob(filepath.Join(ManifestsDir(), "crd", "*_*.yaml"))
 	if err != nil || len(files) == 0 {
 		return fmt.Errorf("no CRDs found in manifests/crd: %v", err)
 	}

@@ -113,7 +113,6 @@ func (c *Cluster) registerWebhook(ctx context.Context, file string) error {
 		url := "https://" + c.WebhookAddr() + *svc.Path
 		mwc.Webhooks[i].ClientConfig = admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: ca}
 	}
-	delete(mwc.Annotations, "cert-manager.io/inject-ca-from")
 	if _, err := c.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().Create(ctx, &mwc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("failed to register the webhook: %w", err)
 	}

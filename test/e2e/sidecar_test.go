@@ -48,7 +48,12 @@ func onlyNode(t testing.TB, c *cluster.Cluster, node string) (release func()) {
 // DRBD detection; extra sidecar flags come last.
 func sidecarCluster(t *testing.T, args ...string) *cluster.Cluster {
 	t.Helper()
-	return startCluster(t, cluster.Options{
+	return startCluster(t, sidecarOptions(t, args...))
+}
+
+// sidecarOptions are sidecarCluster's options.
+func sidecarOptions(t *testing.T, args ...string) cluster.Options {
+	return cluster.Options{
 		StockScheduler:         true,
 		NodeMonitorGracePeriod: 6 * time.Second,
 		NodeMonitorPeriod:      time.Second,
@@ -56,7 +61,7 @@ func sidecarCluster(t *testing.T, args ...string) *cluster.Cluster {
 		DRBDDelays:             fastDRBD,
 		Sidecar:                sidecarBinary(t),
 		SidecarArgs:            append([]string{"--fail-over-timeout=2s", "--grace-period=1s", "--report-heartbeat=1s", "--report-stale-after=4s", "-v=2"}, args...),
-	})
+	}
 }
 
 // binDir holds the binaries the tests build; TestMain removes it.
@@ -231,7 +236,13 @@ func TestSidecarLeavesTiebreakerCrashAlone(t *testing.T) {
 			return false, nil
 		}
 		body, err := httpGet("http://" + n.SidecarHTTP + "/metrics")
-		return err == nil && strings.Contains(body, `linstor_ha_drbd_resources{state="degraded"} 1`), nil
+		return err == nil && strings.Contains(body, `linstor_ha_drbd_resources{state="degraded"} 1`) &&
+			strings.Contains(body, "linstor_ha_lost_peer_replicas 1"), nil
+	})
+	// Once the loss has lasted the fail-over timeout, one survivor says
+	// so in an Event on the lost node.
+	waitFor(t, 30*time.Second, "a ReplicaDegraded Event on node-a2", func(ctx context.Context) (bool, error) {
+		return len(events(ctx, c, metav1.NamespaceDefault, "node-a2", metadata.ReasonReplicaDegraded)) == 1, nil
 	})
 	// Longer than the timeout and the evidence wait together.
 	time.Sleep(8 * time.Second)
