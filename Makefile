@@ -54,10 +54,13 @@ lint:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-## fuzz: fuzz the events2 parser, then the state model, FUZZTIME each (60s)
+## fuzz: fuzz the events2 parser, the state model, hostile replica reports (index, scheduler plugin) and admission reviews, FUZZTIME each (60s)
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./pkg/drbd/events2/
 	$(GO) test -run '^$$' -fuzz '^FuzzApply$$' -fuzztime $(FUZZTIME) ./pkg/drbd/state/
+	$(GO) test -run '^$$' -fuzz '^FuzzIndexHostileReports$$' -fuzztime $(FUZZTIME) ./pkg/replicas/
+	$(GO) test -run '^$$' -fuzz '^FuzzHostileReports$$' -fuzztime $(FUZZTIME) ./scheduler-plugin/drbdreplicas/
+	$(GO) test -run '^$$' -fuzz '^FuzzAdmissionReview$$' -fuzztime $(FUZZTIME) ./webhook/podhandler/
 
 ## bench: in-process benchmarks (parser, model, sidecar decision latency, scheduler plugin, webhook handler)
 bench:

@@ -198,7 +198,7 @@ func TestMutate(t *testing.T) {
 				}
 			}
 			// The patch turns the incoming pod into exactly the mutated one.
-			ops, err := json.Marshal(Patch(pod, got, hadAnnotations))
+			ops, err := json.Marshal(Patch(pod, got, Incoming{HadMetadata: true, HadAnnotations: hadAnnotations}))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -12,8 +12,8 @@ import (
 // Patch returns the JSON patch that turns the pod as it came in into pod,
 // for the changes Mutate reported. Each changed field is written whole:
 // cheaper than diffing two encodings of the pod, and just as exact.
-// hadAnnotations says whether the incoming pod had any annotations.
-func Patch(pod *corev1.Pod, changes []string, hadAnnotations bool) []jsonpatch.JsonPatchOperation {
+// in says what of the metadata the incoming pod had.
+func Patch(pod *corev1.Pod, changes []string, in Incoming) []jsonpatch.JsonPatchOperation {
 	if len(changes) == 0 {
 		return nil
 	}
@@ -31,12 +31,23 @@ func Patch(pod *corev1.Pod, changes []string, hadAnnotations bool) []jsonpatch.J
 			ops = append(ops, jsonpatch.NewOperation("add", "/spec/affinity", pod.Spec.Affinity))
 		}
 	}
-	if hadAnnotations {
+	switch {
+	case in.HadAnnotations:
 		ops = append(ops, jsonpatch.NewOperation("add", "/metadata/annotations/"+escapePointer(metadata.AnnotationMutated), pod.Annotations[metadata.AnnotationMutated]))
-	} else {
+	case in.HadMetadata:
 		ops = append(ops, jsonpatch.NewOperation("add", "/metadata/annotations", pod.Annotations))
+	default:
+		// A path into a member that is not there does not apply.
+		ops = append(ops, jsonpatch.NewOperation("add", "/metadata", map[string]any{"annotations": pod.Annotations}))
 	}
 	return ops
+}
+
+// Incoming says what of the metadata the pod had before Mutate.
+type Incoming struct {
+	// HadMetadata is true when the pod's JSON had a metadata member;
+	// HadAnnotations when it had a non-empty metadata.annotations.
+	HadMetadata, HadAnnotations bool
 }
 
 // escapePointer escapes a JSON pointer token (RFC 6901).

@@ -103,13 +103,26 @@ func (h *Handler) handle(ctx context.Context, req admission.Request) (admission.
 		}
 	}
 	slices.Sort(facts.DataZones)
-	hadAnnotations := len(pod.Annotations) > 0
+	in := mutation.Incoming{HadMetadata: hasMetadata(&pod, req.Object.Raw), HadAnnotations: len(pod.Annotations) > 0}
 	changes := mutation.Mutate(&pod, facts, h.Config)
 	if len(changes) == 0 {
 		return admission.Allowed("nothing to change"), resultUnchanged
 	}
 	logger.V(2).Info("Mutated pod", "pod", klog.KRef(pod.Namespace, podName(&pod)), "changes", changes)
-	return admission.Patched("", mutation.Patch(&pod, changes, hadAnnotations)...), resultMutated
+	return admission.Patched("", mutation.Patch(&pod, changes, in)...), resultMutated
+}
+
+// hasMetadata reports whether the pod's JSON has a metadata member. The API
+// server always sends one; only a pod whose metadata decoded empty is
+// looked at again.
+func hasMetadata(pod *corev1.Pod, raw []byte) bool {
+	if pod.Name != "" || pod.GenerateName != "" || len(pod.Labels) > 0 || len(pod.OwnerReferences) > 0 {
+		return true
+	}
+	var probe struct {
+		Metadata json.RawMessage `json:"metadata"`
+	}
+	return json.Unmarshal(raw, &probe) == nil && len(probe.Metadata) > 0 && string(probe.Metadata) != "null"
 }
 
 // excluded returns why the pod must not be mutated, or "". The

@@ -18,9 +18,10 @@ import (
 // runDemo shows, on a local cluster, what happens when the node under a
 // stateful pod crashes: how fast DRBD knows, how stock Kubernetes leaves the
 // pod Terminating and its volume attached to the dead node, and, with
-// --sidecar, how the linstor-ha sidecar fails it over. Grace periods are
-// shortened so that the demo takes about a minute; DRBD's detection delays
-// are its defaults.
+// --sidecar, how the linstor-ha sidecar fails it over. DRBD's detection
+// delays are its defaults; Kubernetes' too when linstor-ha runs, while
+// without it grace periods are shortened so that the demo takes about a
+// minute.
 func runDemo(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	watch := fs.Duration("watch", 45*time.Second, "how long to watch after the crash")
@@ -31,19 +32,24 @@ func runDemo(ctx context.Context, args []string) error {
 		return err
 	}
 	logf := func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }
-	const tolerationSeconds = 15
-	c, err := cluster.Start(ctx, cluster.Options{
-		StockScheduler:           true,
-		NodeMonitorGracePeriod:   10 * time.Second,
-		NodeMonitorPeriod:        time.Second,
-		NodeLeaseDuration:        12 * time.Second,
-		DefaultTolerationSeconds: tolerationSeconds,
-		Logf:                     logf,
-		Sidecar:                  *sidecar,
-		Scheduler:                *scheduler,
-		Webhook:                  *webhook,
-		SidecarArgs:              []string{"--fail-over-timeout=5s", "--report-heartbeat=2s", "--report-stale-after=6s"},
-	})
+	opts := cluster.Options{
+		StockScheduler: true,
+		Logf:           logf,
+		Sidecar:        *sidecar,
+		Scheduler:      *scheduler,
+		Webhook:        *webhook,
+		// The fail-over timeout of manifests/sidecar/csi-node-patch.yaml;
+		// every other flag keeps its default, as there.
+		SidecarArgs: []string{"--fail-over-timeout=5s"},
+	}
+	if *sidecar == "" {
+		// Without linstor-ha nothing happens for minutes: shorter node
+		// grace and tolerations show within the watch what stock
+		// Kubernetes does in the end.
+		opts.NodeMonitorGracePeriod, opts.NodeMonitorPeriod, opts.NodeLeaseDuration = 10*time.Second, time.Second, 12*time.Second
+		opts.DefaultTolerationSeconds = 15
+	}
+	c, err := cluster.Start(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -57,9 +63,11 @@ func runDemo(ctx context.Context, args []string) error {
 		survivor = "node-a1"
 	}
 	fmt.Printf("\nStatefulSet pod pg-0 runs on %s; its DRBD volume has replicas on node-a1 and node-b1 and a tiebreaker on node-a2.\n", first.Node)
-	fmt.Printf("Stock Kubernetes: node grace period 10s, tolerations %ds; DRBD: ping-int 10s, ping-timeout 0.5s, timeout 6s.\n", tolerationSeconds)
+	fmt.Println("DRBD: ping-int 10s, ping-timeout 0.5s, timeout 6s (its defaults).")
 	if *sidecar != "" {
-		fmt.Println("linstor-ha sidecar on every node: fail-over timeout 5s.")
+		fmt.Println("Kubernetes: node grace period 50s (its default). linstor-ha sidecar on every node: fail-over timeout 5s, liveness Lease renewed every 1s.")
+	} else {
+		fmt.Printf("Stock Kubernetes, shortened to fit the demo: node grace period 10s, tolerations %ds.\n", opts.DefaultTolerationSeconds)
 	}
 	if *webhook != "" {
 		pod, err := c.Client.CoreV1().Pods(vol.Namespace).Get(ctx, "pg-0", metav1.GetOptions{})
