@@ -12,7 +12,7 @@ FUZZTIME    ?= 60s
 # CI budgets; everything else runs with it.
 TEST_FLAGS  ?= -race -count=1
 
-.PHONY: all build generate tools test test-unit test-e2e lint fmt fuzz bench bench-sidecar bench-scheduler bench-webhook bench-failover bench-baseline cluster demo demo-stock clean
+.PHONY: all build generate tools test test-unit test-e2e lint fmt fuzz bench bench-sidecar bench-scheduler bench-webhook bench-failover bench-baseline chaos cluster demo demo-stock clean
 
 # The upstream programs of test clusters, built once into a cache keyed by
 # test/tools/go.mod and go.sum (about 12 minutes cold on two cores).
@@ -83,6 +83,15 @@ bench-failover:
 	@mkdir -p $(BIN) && echo "building csi-sidecar, scheduler and webhook" && $(GO) build -o $(BIN)/ ./cmd/csi-sidecar ./cmd/scheduler ./cmd/webhook
 	@dir=$$(test/tools/build.sh) && LINSTOR_HA_TOOLS=$$dir $(GO) run ./test/cmd/localcluster bench-failover \
 		--sidecar $(BIN)/csi-sidecar --scheduler $(BIN)/scheduler --webhook $(BIN)/webhook $(BENCH_FAILOVER_FLAGS)
+
+## chaos: seeded random faults with invariants on a local cluster with all three parts (TRIALS=10 SEED=1 FAULTS=4)
+TRIALS ?= 10
+SEED   ?= 1
+FAULTS ?= 4
+chaos:
+	@mkdir -p $(BIN) && echo "building csi-sidecar, scheduler and webhook" && $(GO) build -o $(BIN)/ ./cmd/csi-sidecar ./cmd/scheduler ./cmd/webhook
+	@dir=$$(test/tools/build.sh) && LINSTOR_HA_TOOLS=$$dir $(GO) run ./test/cmd/localcluster chaos \
+		--trials $(TRIALS) --seed $(SEED) --faults $(FAULTS) --sidecar $(BIN)/csi-sidecar --scheduler $(BIN)/scheduler --webhook $(BIN)/webhook
 
 ## bench-baseline: stock Kubernetes, default settings: node crash to replacement pod Running with its volume attached
 bench-baseline:

@@ -142,7 +142,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	}
 	// A component can pass its health check and die right after, for
 	// instance on a controller it fails to initialise.
-	if err := c.checkRunning(); err != nil {
+	if err := c.CheckRunning(); err != nil {
 		return nil, err
 	}
 	opts.Logf("cluster with %d nodes ready after %s", len(opts.Nodes), time.Since(began).Round(10*time.Millisecond))
@@ -227,8 +227,9 @@ func (c *Cluster) Stop() {
 	})
 }
 
-// checkRunning returns an error naming every process that exited.
-func (c *Cluster) checkRunning() error {
+// CheckRunning returns an error naming every process of the cluster that
+// exited, with the end of its log.
+func (c *Cluster) CheckRunning() error {
 	procs := c.cp.processes()
 	for _, p := range []*process{c.attach, c.linstorScheduler, c.bulkKwok, c.webhook} {
 		if p != nil {

@@ -6,9 +6,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -133,36 +130,3 @@ func httpGet(url string) (string, error) {
 	return string(b), err
 }
 
-// killProcesses kills every process whose command line holds all of the
-// given arguments, and returns how many it killed.
-func killProcesses(args ...string) int {
-	dirs, _ := os.ReadDir("/proc")
-	killed := 0
-	for _, d := range dirs {
-		pid, err := strconv.Atoi(d.Name())
-		if err != nil {
-			continue
-		}
-		raw, err := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		cmdline := strings.Split(string(raw), "\x00")
-		if !containsAll(cmdline, args) {
-			continue
-		}
-		if syscall.Kill(pid, syscall.SIGKILL) == nil {
-			killed++
-		}
-	}
-	return killed
-}
-
-func containsAll(have, want []string) bool {
-	for _, w := range want {
-		if !slices.Contains(have, w) {
-			return false
-		}
-	}
-	return true
-}

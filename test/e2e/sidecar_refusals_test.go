@@ -102,7 +102,7 @@ func TestSidecarRestartedMidwayCompletes(t *testing.T) {
 	}
 	// Kill the new sidecar's drbdsetup events2 once: it must restart it.
 	waitFor(t, 30*time.Second, "node-b1's events2 stream", func(context.Context) (bool, error) {
-		return killProcesses("--sim-node=node-b1", "events2") > 0, nil
+		return c.KillDrbdsetup("node-b1") > 0, nil
 	})
 	rctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()

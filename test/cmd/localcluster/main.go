@@ -4,6 +4,7 @@
 //	localcluster up [flags]              start a cluster and keep it until interrupted
 //	localcluster bench-baseline [flags]  measure stock Kubernetes' fail-over after a node crash
 //	localcluster demo [flags]            crash the node under a stateful pod and print what happens
+//	localcluster chaos [flags]           seeded fault injection with invariants
 //	localcluster bench-failover [flags]  measure linstor-ha's fail-over: node crashes, a lost room, stock for comparison
 //
 // Run "localcluster <command> -h" for a command's flags.
@@ -19,7 +20,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: localcluster up|bench-baseline|bench-failover|demo [flags]")
+		fmt.Fprintln(os.Stderr, "usage: localcluster up|bench-baseline|bench-failover|chaos|demo [flags]")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -32,10 +33,12 @@ func main() {
 		err = runBaseline(ctx, os.Args[2:])
 	case "bench-failover":
 		err = runBenchFailover(ctx, os.Args[2:])
+	case "chaos":
+		err = runChaos(ctx, os.Args[2:])
 	case "demo":
 		err = runDemo(ctx, os.Args[2:])
 	default:
-		fmt.Fprintf(os.Stderr, "localcluster: unknown command %q (want up, bench-baseline, bench-failover or demo)\n", os.Args[1])
+		fmt.Fprintf(os.Stderr, "localcluster: unknown command %q (want up, bench-baseline, bench-failover, chaos or demo)\n", os.Args[1])
 		os.Exit(2)
 	}
 	if err != nil {

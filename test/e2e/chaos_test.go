@@ -1,0 +1,30 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/linstor-ha/linstor-ha/test/chaos"
+)
+
+// chaosSeeds are the fixed seeds CI runs; `make chaos` runs any number.
+var chaosSeeds = []uint64{1, 2, 3}
+
+// TestChaosFixedSeeds runs the chaos trials of the fixed seeds on one
+// cluster with all three parts and fails with the seed and the event log
+// on any violation.
+func TestChaosFixedSeeds(t *testing.T) {
+	c := startCluster(t, chaos.ClusterOptions(sidecarBinary(t), schedulerBinary(t), webhookBinary(t)))
+	ctx := context.Background()
+	r, err := chaos.NewRunner(ctx, c, chaos.Options{Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for _, seed := range chaosSeeds {
+		if v := r.Trial(ctx, seed); len(v) > 0 {
+			t.Errorf("seed %d: %d violations:\n%s\nevent log:\n%s", seed, len(v), strings.Join(v, "\n"), strings.Join(r.Log, "\n"))
+		}
+	}
+}
