@@ -104,8 +104,19 @@ func Run(ctx context.Context, o *Options, zone string) error {
 	recorder := broadcaster.NewRecorder(eventScheme, corev1.EventSource{Component: "linstor-ha-sidecar", Host: o.NodeName})
 
 	var observer *liveness.Observer
+	var leases coordinationv1client.LeaseInterface
 	if o.LivenessNamespace != "" {
-		observer = liveness.NewObserver(client.coordination.Leases(o.LivenessNamespace))
+		// Leases get a client of their own, with its own rate limit
+		// and a timeout, so that a mass fail-over's calls or a hung
+		// connection cannot hold up this node's sign of life.
+		leaseCfg := rest.CopyConfig(cfg)
+		leaseCfg.QPS, leaseCfg.Burst, leaseCfg.Timeout = 10, 20, o.LivenessDuration
+		lc, err := coordinationv1client.NewForConfig(leaseCfg)
+		if err != nil {
+			return fmt.Errorf("failed to create a Kubernetes client: %w", err)
+		}
+		leases = lc.Leases(o.LivenessNamespace)
+		observer = liveness.NewObserver(leases)
 	} else {
 		logger.Info("Liveness leases are off: a crashed peer is proven only by its stale report or its NotReady node")
 	}
@@ -147,8 +158,7 @@ func Run(ctx context.Context, o *Options, zone string) error {
 	g.Go(func() error { return ctrl.Run(ctx) })
 	if observer != nil {
 		renewer := &liveness.Renewer{
-			Leases: client.coordination.Leases(o.LivenessNamespace), Node: o.NodeName,
-			Interval: o.LivenessInterval, Duration: o.LivenessDuration,
+			Leases: leases, Node: o.NodeName, Interval: o.LivenessInterval, Duration: o.LivenessDuration,
 			OnError: func(err error) {
 				logger.Error(err, "Failed to renew the liveness lease")
 				m.APIErrors.WithLabelValues("RenewLease").Inc()
@@ -196,10 +206,9 @@ func mux(m *metrics.Metrics, store *state.Store, view *clusterview.View) *http.S
 // clients holds the API group clients the sidecar uses, without a full
 // clientset.
 type clients struct {
-	core         corev1client.CoreV1Interface
-	storage      storagev1client.StorageV1Interface
-	policy       policyv1client.PolicyV1Interface
-	coordination coordinationv1client.CoordinationV1Interface
+	core    corev1client.CoreV1Interface
+	storage storagev1client.StorageV1Interface
+	policy  policyv1client.PolicyV1Interface
 }
 
 func (c *clients) CoreV1() corev1client.CoreV1Interface          { return c.core }
@@ -216,9 +225,6 @@ func newClients(cfg *rest.Config) (*clients, error) {
 		return nil, fmt.Errorf("failed to create a Kubernetes client: %w", err)
 	}
 	if c.policy, err = policyv1client.NewForConfig(cfg); err != nil {
-		return nil, fmt.Errorf("failed to create a Kubernetes client: %w", err)
-	}
-	if c.coordination, err = coordinationv1client.NewForConfig(cfg); err != nil {
 		return nil, fmt.Errorf("failed to create a Kubernetes client: %w", err)
 	}
 	return &c, nil

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -361,7 +362,9 @@ func (c *Controller) input(ctx context.Context) Input {
 		in.Volumes = append(in.Volumes, v)
 		for _, conn := range r.Connections {
 			peer := c.opts.PeerNode(conn.Name)
-			c.nodeState(ctx, in.Nodes, peer, lostPeers[peer])
+			if !c.nodeState(ctx, in.Nodes, peer, lostPeers[peer]) {
+				in.Synced = false
+			}
 		}
 	}
 	c.nodeState(ctx, in.Nodes, c.opts.Node, false)
@@ -412,14 +415,15 @@ func podOf(p *corev1.Pod) Pod {
 
 // nodeState adds what is known of a node: readiness and the taint, and for
 // a lost peer its signs of life: its own report if that is fresh and
-// synced, and its Lease.
-func (c *Controller) nodeState(ctx context.Context, nodes map[string]NodeState, name string, lost bool) {
+// synced, and its Lease. It reports false when what it read is incomplete,
+// so that nothing is decided on it.
+func (c *Controller) nodeState(ctx context.Context, nodes map[string]NodeState, name string, lost bool) bool {
 	if _, ok := nodes[name]; ok || name == "" {
-		return
+		return true
 	}
 	n := c.view.Node(name)
 	if n == nil {
-		return
+		return true
 	}
 	st := NodeState{Ready: nodeReady(n), Tainted: slices.ContainsFunc(n.Spec.Taints, isLostQuorumTaint)}
 	prefix := UniqueVolumeName("")
@@ -428,18 +432,29 @@ func (c *Controller) nodeState(ctx context.Context, nodes map[string]NodeState, 
 			st.VolumesInUse = append(st.VolumesInUse, handle)
 		}
 	}
+	complete := true
 	if lost {
-		c.signsOfLife(ctx, name, &st)
+		complete = c.signsOfLife(ctx, name, &st)
 	}
 	nodes[name] = st
+	return complete
 }
 
-// signsOfLife reads a lost peer's report and Lease. A report that cannot be
-// read counts as gone, as it did before this peer was lost; a Lease that
-// cannot be read proves nothing.
-func (c *Controller) signsOfLife(ctx context.Context, name string, st *NodeState) {
+// signsOfLife reads a lost peer's report and Lease. A report that is not
+// there counts as gone; one that cannot be read leaves the view incomplete
+// (false), and a Lease that cannot be read proves nothing.
+func (c *Controller) signsOfLife(ctx context.Context, name string, st *NodeState) bool {
+	logger := klog.FromContext(ctx)
 	now := time.Now()
-	if rr, err := c.reports.Get(ctx, name); err == nil && rr.Status.Synced {
+	rr, err := c.reports.Get(ctx, name)
+	switch {
+	case apierrors.IsNotFound(err):
+		rr = nil
+	case err != nil:
+		logger.Error(err, "Failed to read a peer's replica report", "node", name)
+		c.metrics.APIErrors.WithLabelValues("GetReport").Inc()
+		return false
+	case rr.Status.Synced:
 		if until := rr.Status.HeartbeatTime.Add(c.opts.ReportStaleAfter); now.Before(until) {
 			st.Report = &PeerReport{Quorum: map[string]bool{}}
 			for _, res := range rr.Status.Resources {
@@ -449,18 +464,23 @@ func (c *Controller) signsOfLife(ctx context.Context, name string, st *NodeState
 		}
 	}
 	if c.opts.Liveness == nil {
-		return
+		return true
 	}
 	v, err := c.opts.Liveness.Check(ctx, name, now)
 	if err != nil {
-		klog.FromContext(ctx).Error(err, "Failed to read a peer's liveness lease", "node", name)
+		logger.Error(err, "Failed to read a peer's liveness lease", "node", name)
 		c.metrics.APIErrors.WithLabelValues("GetLease").Inc()
-		return
+		return true
+	}
+	if rr != nil && v.Abandoned(rr.Status.HeartbeatTime.Time) {
+		logger.V(2).Info("Ignoring an abandoned liveness lease", "node", name)
+		return true
 	}
 	st.Silent = v.Silent
 	if !v.AliveUntil.IsZero() && (st.AliveUntil.IsZero() || v.AliveUntil.Before(st.AliveUntil)) {
 		st.AliveUntil = v.AliveUntil
 	}
+	return true
 }
 
 func nodeReady(n *corev1.Node) bool {

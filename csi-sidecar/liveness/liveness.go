@@ -54,19 +54,45 @@ type Renewer struct {
 	last *coordinationv1.Lease
 }
 
-// Run renews the Lease every interval until ctx ends.
+// Run renews the Lease every interval until ctx ends, then gives it up: a
+// sidecar that stops on purpose (a rolling update, liveness turned off)
+// must not look like a dead node to its peers.
 func (r *Renewer) Run(ctx context.Context) {
 	t := time.NewTicker(r.Interval)
 	defer t.Stop()
 	for {
-		if err := r.renew(ctx); err != nil && ctx.Err() == nil && r.OnError != nil {
+		if err := r.renewWithin(ctx); err != nil && ctx.Err() == nil && r.OnError != nil {
 			r.OnError(err)
 		}
 		select {
 		case <-ctx.Done():
+			r.release()
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// renewWithin renews, giving up after the Lease's duration: a renewal that
+// takes longer is too late anyway, and must not hold up the next one.
+func (r *Renewer) renewWithin(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, r.Duration)
+	defer cancel()
+	return r.renew(ctx)
+}
+
+// release clears the holder of the Lease last written. Peers take a Lease
+// without its holder as proving nothing.
+func (r *Renewer) release() {
+	if r.last == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), r.Duration)
+	defer cancel()
+	l := r.last.DeepCopy()
+	l.Spec.HolderIdentity = nil
+	if _, err := r.Leases.Update(ctx, l, metav1.UpdateOptions{}); err != nil && r.OnError != nil {
+		r.OnError(fmt.Errorf("failed to release lease %s: %w", LeaseName(r.Node), err))
 	}
 }
 
@@ -97,16 +123,20 @@ func (r *Renewer) renew(ctx context.Context) error {
 			}},
 			Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To(r.Node), LeaseDurationSeconds: ptr.To(seconds), RenewTime: &now},
 		}
-		if r.last, err = r.Leases.Create(ctx, l, metav1.CreateOptions{}); err != nil {
+		created, err := r.Leases.Create(ctx, l, metav1.CreateOptions{})
+		if err != nil {
 			return fmt.Errorf("failed to create lease %s: %w", LeaseName(r.Node), err)
 		}
+		r.last = created
 		return nil
 	case err != nil:
 		return fmt.Errorf("failed to read lease %s: %w", LeaseName(r.Node), err)
 	}
 	l.Spec.HolderIdentity, l.Spec.RenewTime, l.Spec.LeaseDurationSeconds = ptr.To(r.Node), &now, ptr.To(seconds)
-	if r.last, err = r.Leases.Update(ctx, l, metav1.UpdateOptions{}); err != nil {
+	updated, err := r.Leases.Update(ctx, l, metav1.UpdateOptions{})
+	if err != nil {
 		return fmt.Errorf("failed to renew lease %s: %w", LeaseName(r.Node), err)
 	}
+	r.last = updated
 	return nil
 }

@@ -174,3 +174,71 @@ func TestRenewerCreatesThenRenews(t *testing.T) {
 		t.Fatalf("renewed lease: %+v", second.Spec)
 	}
 }
+
+func TestObserverStartsAfreshAfterAnAPIError(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	client := fake.NewClientset(leaseOf("node-b", "node-b", t0, 3))
+	o := NewObserver(client.CoordinationV1().Leases(ns))
+	if _, err := o.Check(ctx, "node-b", t0); err != nil {
+		t.Fatal(err)
+	}
+	failing := true
+	client.PrependReactor("get", "leases", func(k8stesting.Action) (bool, runtime.Object, error) {
+		if failing {
+			return true, nil, errors.New("API server restarting")
+		}
+		return false, nil, nil
+	})
+	if _, err := o.Check(ctx, "node-b", t0.Add(5*time.Second)); err == nil {
+		t.Fatal("no error while the API server fails")
+	}
+	failing = false
+	// The peer had no chance to renew during the outage: its unchanged
+	// Lease is a first sight again, not silence.
+	if v, err := o.Check(ctx, "node-b", t0.Add(6*time.Second)); err != nil || v.Silent {
+		t.Fatalf("right after the outage: got %+v, %v; want alive", v, err)
+	}
+}
+
+func TestVerdictAbandoned(t *testing.T) {
+	renew := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	v := Verdict{Silent: true, RenewTime: renew, Duration: 3 * time.Second}
+	if !v.Abandoned(renew.Add(10 * time.Second)) {
+		t.Error("a report written 10s after the Lease's last renewal: the Lease is abandoned")
+	}
+	if v.Abandoned(renew.Add(2 * time.Second)) {
+		t.Error("a report as old as the Lease: the sidecar went silent as a whole")
+	}
+	if (Verdict{AliveUntil: renew}).Abandoned(renew.Add(time.Hour)) {
+		t.Error("a Lease that is not silent is not abandoned")
+	}
+}
+
+func TestRenewerReleasesTheLeaseWhenStopped(t *testing.T) {
+	client := fake.NewClientset()
+	leases := client.CoordinationV1().Leases(ns)
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &Renewer{Leases: leases, Node: "node-a", Interval: 10 * time.Millisecond, Duration: time.Second}
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := leases.Get(context.Background(), LeaseName("node-a"), metav1.GetOptions{}); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the lease was never created")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	l, err := leases.Get(context.Background(), LeaseName("node-a"), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Spec.HolderIdentity != nil {
+		t.Errorf("holder %q after stop, want none: peers must not take a stopped sidecar for a dead node", *l.Spec.HolderIdentity)
+	}
+}

@@ -18,6 +18,17 @@ type Verdict struct {
 	// AliveUntil is when a Lease that is not silent yet becomes silent
 	// unless renewed; zero when the Lease proves nothing either way.
 	AliveUntil time.Time
+	// RenewTime is the Lease's renew time, by the peer's clock, and
+	// Duration its duration.
+	RenewTime time.Time
+	Duration  time.Duration
+}
+
+// Abandoned reports whether a silent Lease was left behind by a sidecar
+// that still runs: its replica report, written by the same clock, is newer
+// than the Lease could be. Such silence proves nothing.
+func (v Verdict) Abandoned(reportHeartbeat time.Time) bool {
+	return v.Silent && reportHeartbeat.After(v.RenewTime.Add(v.Duration))
 }
 
 // Observer reads peers' Leases on demand, only for peers DRBD lost, and
@@ -46,8 +57,10 @@ func NewObserver(leases coordinationv1client.LeaseInterface) *Observer {
 func (o *Observer) Check(ctx context.Context, node string, now time.Time) (Verdict, error) {
 	l, err := o.leases.Get(ctx, LeaseName(node), metav1.GetOptions{})
 	if err != nil {
+		// Silence must be seen across reads that succeed: after an API
+		// outage the peer's next renewal may simply not have come yet.
+		o.Forget(node)
 		if apierrors.IsNotFound(err) {
-			o.Forget(node)
 			return Verdict{}, nil
 		}
 		return Verdict{}, err
@@ -68,9 +81,9 @@ func (o *Observer) Check(ctx context.Context, node string, now time.Time) (Verdi
 	}
 	until := obs.observedAt.Add(duration)
 	if !now.Before(until) {
-		return Verdict{Silent: true}, nil
+		return Verdict{Silent: true, RenewTime: obs.renewTime, Duration: duration}, nil
 	}
-	return Verdict{AliveUntil: until}, nil
+	return Verdict{AliveUntil: until, RenewTime: obs.renewTime, Duration: duration}, nil
 }
 
 // Forget drops what was seen of node's Lease: the next Check starts

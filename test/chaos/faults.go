@@ -35,7 +35,7 @@ func (in *injector) inject(ctx context.Context) (*fault, error) {
 	node := in.nodes[in.rng.IntN(len(in.nodes))]
 	kinds := []string{"kill-drbdsetup", "restart-apiserver", "restart-controller-manager"}
 	if len(in.open) < maxOpen {
-		kinds = append(kinds, "crash", "crash", "split", "split", "isolate", "kill-sidecar")
+		kinds = append(kinds, "crash", "crash", "split", "split-pair", "split-pair", "isolate", "kill-sidecar")
 	}
 	kind := kinds[in.rng.IntN(len(kinds))]
 	if in.crashed[node] && kind != "restart-apiserver" && kind != "restart-controller-manager" {
@@ -52,7 +52,15 @@ func (in *injector) inject(ctx context.Context) (*fault, error) {
 	case "split":
 		others := slices.DeleteFunc(slices.Clone(in.nodes), func(n string) bool { return n == node })
 		return in.opened("split replication of "+node, c.SplitReplication([]string{node}, others), func(context.Context) error {
-			return c.HealReplication()
+			return c.DRBD.HealPartition([]string{node}, others)
+		})
+	case "split-pair":
+		// Only the link between a volume's two diskful nodes: both
+		// still reach the tiebreaker, so both keep quorum, and only
+		// evidence from outside DRBD may move the pod.
+		a, b := pairOf(node)
+		return in.opened("split replication between "+a+" and "+b, c.SplitReplication([]string{a}, []string{b}), func(context.Context) error {
+			return c.DRBD.HealPartition([]string{a}, []string{b})
 		})
 	case "isolate":
 		return in.opened("isolate "+node+" from the API server", c.IsolateFromAPI(node), func(context.Context) error {
@@ -93,4 +101,11 @@ func (in *injector) healOne(ctx context.Context) (*fault, error) {
 	f := in.open[i]
 	in.open = slices.Delete(in.open, i, i+1)
 	return f, f.undo(ctx)
+}
+
+// pairOf returns the diskful pair of the room workloads' volume that node
+// belongs to: node-aN and node-bN.
+func pairOf(node string) (string, string) {
+	n := node[len(node)-1:]
+	return "node-a" + n, "node-b" + n
 }

@@ -12,16 +12,17 @@ import (
 	"github.com/linstor-ha/linstor-ha/test/cluster"
 )
 
-// leakCheck compares each sidecar's goroutines with what the same process
-// had after its first trial: a sidecar that keeps growing leaks.
+// leakCheck compares each sidecar's goroutines and resident memory with
+// what the same process had after its first trial: a sidecar that keeps
+// growing leaks.
 type leakCheck struct {
 	c        *cluster.Cluster
 	baseline map[string]sample // node -> first sample of its current sidecar
 }
 
 type sample struct {
-	pid        int
-	goroutines float64
+	pid             int
+	goroutines, rss float64
 }
 
 func newLeakCheck(c *cluster.Cluster) *leakCheck {
@@ -36,18 +37,26 @@ func (l *leakCheck) check() []string {
 		if pid == 0 {
 			continue
 		}
-		g, err := gauge("http://"+n.SidecarHTTP+"/metrics", "go_goroutines")
+		url := "http://" + n.SidecarHTTP + "/metrics"
+		g, err := gauge(url, "go_goroutines")
+		if err != nil {
+			continue
+		}
+		rss, err := gauge(url, "process_resident_memory_bytes")
 		if err != nil {
 			continue
 		}
 		base, ok := l.baseline[n.Spec.Name]
 		if !ok || base.pid != pid {
-			l.baseline[n.Spec.Name] = sample{pid: pid, goroutines: g}
+			l.baseline[n.Spec.Name] = sample{pid: pid, goroutines: g, rss: rss}
 			continue
 		}
 		// Work in flight comes and goes; a leak grows without bound.
 		if g > 2*base.goroutines+50 {
 			out = append(out, fmt.Sprintf("sidecar of %s: %v goroutines, %v after its first trial", n.Spec.Name, g, base.goroutines))
+		}
+		if rss > 2*base.rss+64<<20 {
+			out = append(out, fmt.Sprintf("sidecar of %s: %.0f MiB resident, %.0f MiB after its first trial", n.Spec.Name, rss/(1<<20), base.rss/(1<<20)))
 		}
 	}
 	return out

@@ -30,12 +30,14 @@ type Options struct {
 
 // Runner runs trials on one cluster.
 type Runner struct {
-	c         *cluster.Cluster
-	opts      Options
-	vols      []cluster.Volume
-	mon       *monitor
-	leaks     *leakCheck
-	Faults    int
+	c      *cluster.Cluster
+	opts   Options
+	vols   []cluster.Volume
+	mon    *monitor
+	leaks  *leakCheck
+	Faults int
+	// Restarts counts linstor-ha-scheduler restarts after it exited.
+	Restarts  int
 	Log       []string
 	stopWatch context.CancelFunc
 }
@@ -122,7 +124,9 @@ func (r *Runner) Trial(ctx context.Context, seed uint64) []string {
 		logf("fault: %s", f.name)
 		// Long enough, often, for a fail-over to start (DRBD notices in
 		// about a second, the sidecar waits 2 s more).
-		time.Sleep(time.Duration(1000+rng.IntN(5000)) * time.Millisecond)
+		if !sleep(ctx, time.Duration(1000+rng.IntN(5000))*time.Millisecond) {
+			return append(violations, "stopped: "+ctx.Err().Error())
+		}
 		if rng.IntN(2) == 0 {
 			if f, err := in.healOne(ctx); f != nil {
 				logf("heal: %s (%v)", f.name, err)
@@ -140,7 +144,7 @@ func (r *Runner) Trial(ctx context.Context, seed uint64) []string {
 		}
 	}
 	healed := time.Now()
-	problem := r.waitNormal(ctx)
+	problem := r.waitNormal(ctx, logf)
 	if problem != "" {
 		violations = append(violations, fmt.Sprintf("not back to normal %s after healing: %s", r.opts.HealBound, problem))
 	} else {
@@ -156,16 +160,41 @@ func (r *Runner) Trial(ctx context.Context, seed uint64) []string {
 
 // waitNormal waits until the cluster is back to normal, and returns what is
 // not after the heal bound.
-func (r *Runner) waitNormal(ctx context.Context) string {
+func (r *Runner) waitNormal(ctx context.Context, logf func(string, ...any)) string {
 	deadline := time.Now().Add(r.opts.HealBound)
 	problem := ""
 	for time.Now().Before(deadline) {
+		// kube-scheduler exits by design when it loses its lease or
+		// finds its cache inconsistent, as after an API server restart;
+		// the kubelet starts it again.
+		if why, err := r.c.RestartSchedulerIfExited(ctx); why != "" {
+			r.Restarts++
+			logf("restarted linstor-ha-scheduler (%v), which %s", err, firstLines(why, 3))
+		}
 		if problem = r.abnormal(ctx); problem == "" {
 			return ""
 		}
-		time.Sleep(250 * time.Millisecond)
+		if !sleep(ctx, 250*time.Millisecond) {
+			return "stopped: " + ctx.Err().Error()
+		}
 	}
 	return problem
+}
+
+// sleep waits for d, or less when ctx ends; it reports whether it waited.
+func sleep(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(d):
+		return true
+	}
+}
+
+// firstLines keeps the first n lines of s.
+func firstLines(s string, n int) string {
+	lines := strings.SplitN(s, "\n", n+1)
+	return strings.Join(lines[:min(n, len(lines))], " | ")
 }
 
 // abnormal says what is not as it should be once every fault healed.

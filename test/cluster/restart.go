@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -28,7 +29,26 @@ func (c *Cluster) RestartControllerManager(ctx context.Context) error {
 // that process would, and returns how many it killed. The sidecar that ran
 // it is expected to start it again.
 func (c *Cluster) KillDrbdsetup(node string) int {
-	return killMatching("--sim-node="+node, "events2")
+	// The socket names this cluster: other local clusters have the same
+	// node names.
+	return killMatching("--sim-node="+node, "--sim-socket="+c.drbdSv.socket, "events2")
+}
+
+// RestartSchedulerIfExited starts linstor-ha's scheduler again if it
+// exited, as the kubelet restarts a pod's container, and returns the end of
+// the log of the one that exited; "" when it runs.
+func (c *Cluster) RestartSchedulerIfExited(ctx context.Context) (string, error) {
+	p := c.linstorScheduler
+	if p == nil {
+		return "", nil
+	}
+	exited, err := p.exited()
+	if !exited {
+		return "", nil
+	}
+	why := fmt.Sprintf("exited (%v); its log ends:\n%s", err, p.logTail())
+	c.linstorScheduler = nil
+	return why, c.StartScheduler(ctx)
 }
 
 // killMatching SIGKILLs every process whose command line holds all of

@@ -105,11 +105,11 @@ func (c *Cluster) waitReported(ctx context.Context, vols []Volume) error {
 }
 
 // Cordon marks nodes unschedulable, or schedulable again.
-func (c *Cluster) Cordon(ctx context.Context, nodes []string, off bool) error {
+func (c *Cluster) Cordon(ctx context.Context, nodes []string, unschedulable bool) error {
 	for _, name := range nodes {
-		patch := fmt.Appendf(nil, `{"spec":{"unschedulable":%v}}`, off)
+		patch := fmt.Appendf(nil, `{"spec":{"unschedulable":%v}}`, unschedulable)
 		if _, err := c.Client.CoreV1().Nodes().Patch(ctx, name, "application/merge-patch+json", patch, metav1.PatchOptions{}); err != nil {
-			return fmt.Errorf("failed to cordon %s: %w", name, err)
+			return fmt.Errorf("failed to set %s unschedulable=%v: %w", name, unschedulable, err)
 		}
 	}
 	return nil

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -71,6 +73,8 @@ func TestSidecarWritesOnlyItsOwnReport(t *testing.T) {
 		t.Fatalf("node-a1's sidecar cannot write its own lease: %v", err)
 	}
 
+	assertNoTokensInLogs(t, c)
+
 	b1, err := reports(t, c).Get(ctx, "node-b1")
 	if err != nil {
 		t.Fatal(err)
@@ -78,6 +82,43 @@ func TestSidecarWritesOnlyItsOwnReport(t *testing.T) {
 	for _, r := range b1.Status.Resources {
 		if r.Name == "pvc-forged" {
 			t.Fatal("the forged resource is in node-b1's report")
+		}
+	}
+}
+
+// assertNoTokensInLogs fails if a sidecar's service account token appears
+// in any log of the cluster.
+func assertNoTokensInLogs(t *testing.T, c *cluster.Cluster) {
+	t.Helper()
+	var tokens []string
+	for _, n := range c.Nodes() {
+		cfg, err := clientcmd.LoadFromFile(c.SidecarKubeconfig(n.Spec.Name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, auth := range cfg.AuthInfos {
+			if auth.Token != "" {
+				tokens = append(tokens, auth.Token)
+			}
+		}
+	}
+	if len(tokens) == 0 {
+		t.Fatal("no sidecar tokens found")
+	}
+	logs, err := c.Logs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range logs {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tok := range tokens {
+			// A JWT's signature alone is enough to leak it.
+			if sig := tok[strings.LastIndex(tok, ".")+1:]; strings.Contains(string(raw), sig) {
+				t.Errorf("%s holds a sidecar's token", filepath.Base(f))
+			}
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/linstor-ha/linstor-ha/pkg/metadata"
@@ -66,8 +67,10 @@ func (h *Handler) handle(ctx context.Context, req admission.Request) (admission.
 	if req.Kind.Kind != "Pod" || req.Operation != admissionv1.Create {
 		return admission.Allowed("only pod creation is mutated"), resultExcluded
 	}
+	// Decoded case-sensitively, as the API server does: the patch's paths
+	// are, and a "Metadata" member is not metadata.
 	var pod corev1.Pod
-	if err := json.Unmarshal(req.Object.Raw, &pod); err != nil || len(req.Object.Raw) == 0 {
+	if err := kjson.UnmarshalCaseSensitivePreserveInts(req.Object.Raw, &pod); err != nil || len(req.Object.Raw) == 0 {
 		if err == nil {
 			err = fmt.Errorf("empty object")
 		}
@@ -122,7 +125,7 @@ func hasMetadata(pod *corev1.Pod, raw []byte) bool {
 	var probe struct {
 		Metadata json.RawMessage `json:"metadata"`
 	}
-	return json.Unmarshal(raw, &probe) == nil && len(probe.Metadata) > 0 && string(probe.Metadata) != "null"
+	return kjson.UnmarshalCaseSensitivePreserveInts(raw, &probe) == nil && len(probe.Metadata) > 0 && string(probe.Metadata) != "null"
 }
 
 // excluded returns why the pod must not be mutated, or "". The

@@ -54,14 +54,15 @@ func runChaos(ctx context.Context, args []string) error {
 			violations = append(violations, fmt.Sprintf("seed %d: %s", s, v))
 		}
 		done++
-		logf("chaos progress trials=%d faults=%d violations=%d", done, r.Faults, len(violations))
+		logf("chaos progress trials=%d faults=%d violations=%d scheduler-restarts=%d", done, r.Faults, len(violations), r.Restarts)
 	}
 	for _, v := range violations {
 		fmt.Println("violation:", v)
 	}
+	fmt.Printf("chaos scheduler-restarts=%d (kube-scheduler exits by design on a lost lease or an inconsistent cache; the kubelet restarts it)\n", r.Restarts)
 	fmt.Printf("chaos trials=%d faults=%d violations=%d\n", done, r.Faults, len(violations))
 	if len(violations) > 0 {
-		return fmt.Errorf("%d violations; rerun a seed with --seed <n> --trials 1", len(violations))
+		return fmt.Errorf("%d violations; rerun a seed with --seed <n> --trials 2 (the goroutine and memory check needs a second trial)", len(violations))
 	}
 	return nil
 }
