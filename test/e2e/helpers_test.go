@@ -129,4 +129,3 @@ func httpGet(url string) (string, error) {
 	b, err := io.ReadAll(resp.Body)
 	return string(b), err
 }
-
