@@ -13,26 +13,29 @@ import (
 	"github.com/linstor-ha/linstor-ha/pkg/metadata"
 )
 
-// quorumMargin is how long a node must have held quorum before a deletion
-// of its pod counts against linstor-ha: a deletion racing a heal that
-// happened a moment before is not one the sidecar could have known about.
+// quorumMargin widens the moment of a deletion: Event times have whole
+// seconds, and a deletion racing a heal a moment before is not one the
+// sidecar could have known about.
 const quorumMargin = time.Second
 
 // deletions turns a linstor-ha deletion of a pod whose node had quorum for
-// the pod's volume into a violation. A pod's going away and the sidecar's
-// Event about it arrive in either order; whichever comes second decides.
+// the pod's volume into a violation. The sidecar's Event says when it
+// acted; the pod's going away says where it ran. Both arrive in either
+// order and, after an API server restart, seconds late: the node counts as
+// quorate only if it has had quorum without a break since before the
+// Event's time.
 type deletions struct {
 	m         *monitor
 	resources map[string]string // claim -> DRBD resource
 
-	mu       sync.Mutex
-	quorate  map[types.UID]string // pods that went away from a quorate node, and why that was wrong
-	goneSeen map[types.UID]bool
-	byUs     map[types.UID]string // pods linstor-ha says it deleted or evicted
+	mu   sync.Mutex
+	gone map[types.UID]*corev1.Pod
+	byUs map[types.UID]*corev1.Event
+	done map[types.UID]bool
 }
 
 func newDeletions(m *monitor, resources map[string]string) *deletions {
-	return &deletions{m: m, resources: resources, quorate: map[types.UID]string{}, goneSeen: map[types.UID]bool{}, byUs: map[types.UID]string{}}
+	return &deletions{m: m, resources: resources, gone: map[types.UID]*corev1.Pod{}, byUs: map[types.UID]*corev1.Event{}, done: map[types.UID]bool{}}
 }
 
 // start follows the namespace's pods and Events until ctx ends.
@@ -41,7 +44,7 @@ func (d *deletions) start(ctx context.Context, f informers.SharedInformerFactory
 	if _, err := pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		UpdateFunc: func(_, obj any) {
 			if p, ok := obj.(*corev1.Pod); ok && p.DeletionTimestamp != nil {
-				d.gone(p)
+				d.podGone(p)
 			}
 		},
 		DeleteFunc: func(obj any) {
@@ -49,7 +52,7 @@ func (d *deletions) start(ctx context.Context, f informers.SharedInformerFactory
 				obj = tomb.Obj
 			}
 			if p, ok := obj.(*corev1.Pod); ok {
-				d.gone(p)
+				d.podGone(p)
 			}
 		},
 	}); err != nil {
@@ -60,7 +63,7 @@ func (d *deletions) start(ctx context.Context, f informers.SharedInformerFactory
 		AddFunc: func(obj any) {
 			e, ok := obj.(*corev1.Event)
 			if ok && e.InvolvedObject.Kind == "Pod" && (e.Reason == metadata.ReasonPodForceDeleted || e.Reason == metadata.ReasonPodEvicted) {
-				d.deletedByUs(e.InvolvedObject.UID, e.Reason+": "+e.Message)
+				d.deletedByUs(e)
 			}
 		},
 	}); err != nil {
@@ -71,42 +74,43 @@ func (d *deletions) start(ctx context.Context, f informers.SharedInformerFactory
 	return nil
 }
 
-// gone notes whether the pod's node had quorum for its volume when the pod
-// was seen going away.
-func (d *deletions) gone(p *corev1.Pod) {
+func (d *deletions) podGone(p *corev1.Pod) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.goneSeen[p.UID] {
+	if _, seen := d.gone[p.UID]; !seen {
+		d.gone[p.UID] = p
+		d.checkLocked(p.UID)
+	}
+}
+
+func (d *deletions) deletedByUs(e *corev1.Event) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.byUs[e.InvolvedObject.UID] = e
+	d.checkLocked(e.InvolvedObject.UID)
+}
+
+func (d *deletions) checkLocked(uid types.UID) {
+	p, e := d.gone[uid], d.byUs[uid]
+	if p == nil || e == nil || d.done[uid] || p.Spec.NodeName == "" {
 		return
 	}
-	d.goneSeen[p.UID] = true
+	d.done[uid] = true
+	acted := e.FirstTimestamp.Time
+	if !e.EventTime.IsZero() {
+		acted = e.EventTime.Time
+	}
 	for _, v := range p.Spec.Volumes {
 		if v.PersistentVolumeClaim == nil {
 			continue
 		}
 		res, ok := d.resources[v.PersistentVolumeClaim.ClaimName]
-		if !ok || p.Spec.NodeName == "" {
+		if !ok {
 			continue
 		}
-		if held := d.m.quorateFor(p.Spec.NodeName, res, time.Now()); held >= quorumMargin {
-			d.quorate[p.UID] = p.Namespace + "/" + p.Name + " on " + p.Spec.NodeName + ", which had quorum for " + res + " for " + held.Round(time.Millisecond).String()
+		if since, quorate := d.m.quorateSinceFor(p.Spec.NodeName, res); quorate && since.Before(acted.Add(-quorumMargin)) {
+			d.m.violate("linstor-ha deleted %s/%s on %s at %s, and %s has had quorum for %s since %s (%s: %s)",
+				p.Namespace, p.Name, p.Spec.NodeName, acted.Format("15:04:05"), p.Spec.NodeName, res, since.Format("15:04:05.000"), e.Reason, e.Message)
 		}
-	}
-	d.checkLocked(p.UID)
-}
-
-func (d *deletions) deletedByUs(uid types.UID, what string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.byUs[uid] = what
-	d.checkLocked(uid)
-}
-
-func (d *deletions) checkLocked(uid types.UID) {
-	why, wrong := d.quorate[uid]
-	what, ours := d.byUs[uid]
-	if wrong && ours {
-		d.m.violate("linstor-ha deleted %s (%s)", why, what)
-		delete(d.quorate, uid)
 	}
 }

@@ -65,16 +65,13 @@ func (m *monitor) sample(now time.Time) {
 	}
 }
 
-// quorateFor is how long node has had quorum for res, by the last sample;
-// 0 when it has not.
-func (m *monitor) quorateFor(node, res string, now time.Time) time.Duration {
+// quorateSince returns since when node has had quorum for res without a
+// break, by the last sample; false when it has not now.
+func (m *monitor) quorateSinceFor(node, res string) (time.Time, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	since, ok := m.quorateSince[node+"/"+res]
-	if !ok {
-		return 0
-	}
-	return now.Sub(since)
+	return since, ok
 }
 
 func (m *monitor) violate(format string, args ...any) {

@@ -36,7 +36,7 @@ type Runner struct {
 	mon    *monitor
 	leaks  *leakCheck
 	Faults int
-	// Restarts counts linstor-ha-scheduler restarts after it exited.
+	// Restarts counts scheduler restarts after one exited.
 	Restarts  int
 	Log       []string
 	stopWatch context.CancelFunc
@@ -167,9 +167,10 @@ func (r *Runner) waitNormal(ctx context.Context, logf func(string, ...any)) stri
 		// kube-scheduler exits by design when it loses its lease or
 		// finds its cache inconsistent, as after an API server restart;
 		// the kubelet starts it again.
-		if why, err := r.c.RestartSchedulerIfExited(ctx); why != "" {
+		restarted, err := r.c.RestartSchedulersIfExited(ctx)
+		for _, why := range restarted {
 			r.Restarts++
-			logf("restarted linstor-ha-scheduler (%v), which %s", err, firstLines(why, 3))
+			logf("restarted (%v): %s", err, firstLines(why, 3))
 		}
 		if problem = r.abnormal(ctx); problem == "" {
 			return ""

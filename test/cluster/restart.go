@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -34,21 +35,27 @@ func (c *Cluster) KillDrbdsetup(node string) int {
 	return killMatching("--sim-node="+node, "--sim-socket="+c.drbdSv.socket, "events2")
 }
 
-// RestartSchedulerIfExited starts linstor-ha's scheduler again if it
-// exited, as the kubelet restarts a pod's container, and returns the end of
-// the log of the one that exited; "" when it runs.
-func (c *Cluster) RestartSchedulerIfExited(ctx context.Context) (string, error) {
-	p := c.linstorScheduler
-	if p == nil {
-		return "", nil
+// RestartSchedulersIfExited starts the stock scheduler and linstor-ha's
+// again if they exited, as the kubelet restarts a pod's container, and
+// says which did and how each ended; nil when both run. kube-scheduler
+// exits by design when it loses its lease or finds its cache inconsistent.
+func (c *Cluster) RestartSchedulersIfExited(ctx context.Context) ([]string, error) {
+	var restarted []string
+	var errs []error
+	if p := c.cp.scheduler; p != nil {
+		if exited, err := p.exited(); exited {
+			restarted = append(restarted, fmt.Sprintf("kube-scheduler exited (%v); its log ends:\n%s", err, p.logTail()))
+			errs = append(errs, c.cp.startScheduler(ctx, c.opts.SchedulerQPS))
+		}
 	}
-	exited, err := p.exited()
-	if !exited {
-		return "", nil
+	if p := c.linstorScheduler; p != nil {
+		if exited, err := p.exited(); exited {
+			restarted = append(restarted, fmt.Sprintf("linstor-ha-scheduler exited (%v); its log ends:\n%s", err, p.logTail()))
+			c.linstorScheduler = nil
+			errs = append(errs, c.StartScheduler(ctx))
+		}
 	}
-	why := fmt.Sprintf("exited (%v); its log ends:\n%s", err, p.logTail())
-	c.linstorScheduler = nil
-	return why, c.StartScheduler(ctx)
+	return restarted, errors.Join(errs...)
 }
 
 // killMatching SIGKILLs every process whose command line holds all of

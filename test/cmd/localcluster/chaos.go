@@ -59,7 +59,7 @@ func runChaos(ctx context.Context, args []string) error {
 	for _, v := range violations {
 		fmt.Println("violation:", v)
 	}
-	fmt.Printf("chaos scheduler-restarts=%d (kube-scheduler exits by design on a lost lease or an inconsistent cache; the kubelet restarts it)\n", r.Restarts)
+	fmt.Printf("chaos scheduler-restarts=%d (kube-scheduler, stock or linstor-ha's, exits by design on a lost lease or an inconsistent cache; the kubelet restarts it)\n", r.Restarts)
 	fmt.Printf("chaos trials=%d faults=%d violations=%d\n", done, r.Faults, len(violations))
 	if len(violations) > 0 {
 		return fmt.Errorf("%d violations; rerun a seed with --seed <n> --trials 2 (the goroutine and memory check needs a second trial)", len(violations))
