@@ -65,7 +65,7 @@ func (m *monitor) sample(now time.Time) {
 	}
 }
 
-// quorateSince returns since when node has had quorum for res without a
+// quorateSinceFor returns since when node has had quorum for res without a
 // break, by the last sample; false when it has not now.
 func (m *monitor) quorateSinceFor(node, res string) (time.Time, bool) {
 	m.mu.Lock()

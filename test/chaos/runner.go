@@ -221,6 +221,10 @@ func (r *Runner) abnormal(ctx context.Context) string {
 			return fmt.Sprintf("%s still Terminating on %s", p.Name, p.Spec.NodeName)
 		}
 	}
+	vas, err := r.c.Client.StorageV1().VolumeAttachments().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err.Error()
+	}
 	for _, v := range r.vols {
 		name := strings.TrimPrefix(v.Claim, "data-")
 		pod, err := r.c.Client.CoreV1().Pods(Namespace).Get(ctx, name, metav1.GetOptions{})
@@ -229,10 +233,6 @@ func (r *Runner) abnormal(ctx context.Context) string {
 		}
 		if pod.Status.Phase != "Running" || pod.Spec.NodeName == "" {
 			return fmt.Sprintf("%s is %s on %q", name, pod.Status.Phase, pod.Spec.NodeName)
-		}
-		vas, err := r.c.Client.StorageV1().VolumeAttachments().List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return err.Error()
 		}
 		attachedHere := false
 		for _, va := range vas.Items {
