@@ -80,7 +80,7 @@ func (cp *controlPlane) startEtcd(ctx context.Context) error {
 	}
 	cp.etcdURL = "http://127.0.0.1:" + strconv.Itoa(client)
 	peerURL := "http://127.0.0.1:" + strconv.Itoa(peer)
-	cp.etcd, err = cp.procs.start(cp.dir, "etcd", bin, []string{
+	args := []string{
 		"--name=default",
 		"--data-dir=" + filepath.Join(cp.dir, "etcd"),
 		"--listen-client-urls=" + cp.etcdURL,
@@ -88,10 +88,13 @@ func (cp *controlPlane) startEtcd(ctx context.Context) error {
 		"--listen-peer-urls=" + peerURL,
 		"--initial-advertise-peer-urls=" + peerURL,
 		"--initial-cluster=default=" + peerURL,
-		// A test cluster loses nothing worth an fsync.
-		"--unsafe-no-fsync",
 		"--log-level=warn",
-	}, nil)
+	}
+	if !cp.opts.EtcdFsync {
+		// A test cluster loses nothing worth an fsync.
+		args = append(args, "--unsafe-no-fsync")
+	}
+	cp.etcd, err = cp.procs.start(cp.dir, "etcd", bin, args, nil)
 	if err != nil {
 		return err
 	}

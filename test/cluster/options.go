@@ -22,6 +22,10 @@ type Options struct {
 	// when empty, removed by Stop unless KeepDir.
 	Dir     string
 	KeepDir bool
+	// EtcdFsync has etcd sync its log to disk before it answers a write,
+	// as every production etcd does. Test clusters skip it for speed;
+	// latency benchmarks that compare with production turn it on.
+	EtcdFsync bool
 	// Nodes of the cluster; default: two zones with three nodes each.
 	Nodes []NodeSpec
 	// NodeMonitorGracePeriod and NodeMonitorPeriod configure the node

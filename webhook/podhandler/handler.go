@@ -2,7 +2,6 @@ package podhandler
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -16,7 +15,6 @@ import (
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
-	kjson "sigs.k8s.io/json"
 
 	"github.com/linstor-ha/linstor-ha/pkg/metadata"
 	"github.com/linstor-ha/linstor-ha/pkg/replicas"
@@ -67,20 +65,15 @@ func (h *Handler) handle(ctx context.Context, req admission.Request) (admission.
 	if req.Kind.Kind != "Pod" || req.Operation != admissionv1.Create {
 		return admission.Allowed("only pod creation is mutated"), resultExcluded
 	}
-	// Decoded case-sensitively, as the API server does: the patch's paths
-	// are, and a "Metadata" member is not metadata.
-	var pod corev1.Pod
-	if err := kjson.UnmarshalCaseSensitivePreserveInts(req.Object.Raw, &pod); err != nil || len(req.Object.Raw) == 0 {
-		if err == nil {
-			err = fmt.Errorf("empty object")
-		}
+	pod, in, err := decodePod(req.Object.Raw)
+	if err != nil {
 		return admission.Errored(http.StatusBadRequest, fmt.Errorf("failed to decode the pod: %w", err)), resultBadRequest
 	}
 	if pod.Namespace == "" {
 		pod.Namespace = req.Namespace
 	}
 	reader := &fallbackReader{cache: h.Reader, api: h.APIReader}
-	reason, err := h.excluded(ctx, reader, &pod)
+	reason, err := h.excluded(ctx, reader, pod)
 	if err != nil {
 		logger.Error(err, "Failed to look up the pod's namespace; admitting it unchanged")
 		return admission.Allowed("").WithWarnings("linstor-ha: pod admitted without DRBD placement settings: " + err.Error()), resultLookupFailed
@@ -88,7 +81,7 @@ func (h *Handler) handle(ctx context.Context, req admission.Request) (admission.
 	if reason != "" {
 		return admission.Allowed(reason), resultExcluded
 	}
-	vols, err := lookupVolumes(ctx, reader, &pod)
+	vols, err := lookupVolumes(ctx, reader, pod)
 	if err != nil {
 		logger.Error(err, "Failed to look up the pod's volumes; admitting it unchanged")
 		return admission.Allowed("").WithWarnings("linstor-ha: pod admitted without DRBD placement settings: " + err.Error()), resultLookupFailed
@@ -96,7 +89,7 @@ func (h *Handler) handle(ctx context.Context, req admission.Request) (admission.
 	if !vols.uses {
 		return admission.Allowed("no DRBD volumes"), resultNotDRBD
 	}
-	facts := mutation.Facts{WorkloadLabels: workloadLabels(&pod)}
+	facts := mutation.Facts{WorkloadLabels: workloadLabels(pod)}
 	now := h.Now()
 	for _, res := range vols.resources {
 		for _, z := range replicas.ZonesWithData(h.Replicas.Replicas(res), now, h.StaleAfter) {
@@ -106,26 +99,12 @@ func (h *Handler) handle(ctx context.Context, req admission.Request) (admission.
 		}
 	}
 	slices.Sort(facts.DataZones)
-	in := mutation.Incoming{HadMetadata: hasMetadata(&pod, req.Object.Raw), HadAnnotations: len(pod.Annotations) > 0}
-	changes := mutation.Mutate(&pod, facts, h.Config)
+	changes := mutation.Mutate(pod, facts, h.Config)
 	if len(changes) == 0 {
 		return admission.Allowed("nothing to change"), resultUnchanged
 	}
-	logger.V(2).Info("Mutated pod", "pod", klog.KRef(pod.Namespace, podName(&pod)), "changes", changes)
-	return admission.Patched("", mutation.Patch(&pod, changes, in)...), resultMutated
-}
-
-// hasMetadata reports whether the pod's JSON has a metadata member. The API
-// server always sends one; only a pod whose metadata decoded empty is
-// looked at again.
-func hasMetadata(pod *corev1.Pod, raw []byte) bool {
-	if pod.Name != "" || pod.GenerateName != "" || len(pod.Labels) > 0 || len(pod.OwnerReferences) > 0 {
-		return true
-	}
-	var probe struct {
-		Metadata json.RawMessage `json:"metadata"`
-	}
-	return kjson.UnmarshalCaseSensitivePreserveInts(raw, &probe) == nil && len(probe.Metadata) > 0 && string(probe.Metadata) != "null"
+	logger.V(2).Info("Mutated pod", "pod", klog.KRef(pod.Namespace, podName(pod)), "changes", changes)
+	return admission.Patched("", mutation.Patch(pod, changes, in)...), resultMutated
 }
 
 // excluded returns why the pod must not be mutated, or "". The
