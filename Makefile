@@ -74,7 +74,7 @@ bench-sidecar:
 bench-scheduler:
 	@dir=$$(test/tools/build.sh) && LINSTOR_HA_TOOLS=$$dir $(GO) test -count=1 -timeout 30m -run '^$$' -bench SchedulerThroughput -benchtime 1x ./test/e2e/
 
-## bench-webhook: pod creation through the API server: 500 pods without a webhook, 500 with ours, 500 with a do-nothing reference webhook; etcd with and without fsync
+## bench-webhook: pod creation through the API server, 500 pods per arm: no webhook, ours, two reference webhooks that answer at once (allow; the same patch as ours); etcd with and without fsync
 bench-webhook:
 	@dir=$$(test/tools/build.sh) && LINSTOR_HA_TOOLS=$$dir $(GO) test -count=1 -timeout 30m -run '^$$' -bench WebhookPodCreation -benchtime 1x ./test/e2e/
 

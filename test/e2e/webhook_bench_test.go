@@ -9,6 +9,7 @@ import (
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -20,14 +21,17 @@ import (
 
 // BenchmarkWebhookPodCreation creates pods with DRBD volumes through the
 // real API server, one at a time as a client waiting for each answer does,
-// and prints the latency of a create call in three arms, alternated in
+// and prints the latency of a create call in four arms, alternated in
 // blocks so that drift weighs on all alike:
 //
 //   - without: no webhook registered;
 //   - with: linstor-ha's webhook registered, mutating every pod;
-//   - reference: the same registration pointed at a webhook that answers
+//   - allow: the same registration pointed at a webhook that answers
 //     "allowed" and nothing else: what calling any webhook costs the API
-//     server, the floor under "with".
+//     server;
+//   - patch: a webhook that answers at once with the patch linstor-ha's
+//     gives these pods: what calling a webhook and applying that patch
+//     costs, the floor under "with".
 //
 // ProductionEtcd runs etcd as production does, syncing its log to disk
 // before it answers; NoFsyncEtcd as the other tests do, which leaves the
@@ -39,9 +43,10 @@ func BenchmarkWebhookPodCreation(b *testing.B) {
 
 // Arms of the pod-creation benchmark.
 const (
-	armWithout   = "without"
-	armWith      = "with"
-	armReference = "reference"
+	armWithout = "without"
+	armWith    = "with"
+	armAllow   = "allow"
+	armPatch   = "patch"
 )
 
 func benchmarkPodCreation(b *testing.B, fsync bool) {
@@ -51,7 +56,7 @@ func benchmarkPodCreation(b *testing.B, fsync bool) {
 	// every pod's follow-up work (its claim's status, the watchers) delays
 	// the next create.
 	const pace = 20 * time.Millisecond
-	arms := []string{armWith, armWithout, armReference}
+	arms := []string{armWith, armWithout, armAllow, armPatch}
 	// The webhook logs at the manifests' verbosity, not the tests'. The
 	// controller manager's higher rate only speeds up the claims' binding
 	// before the measurement.
@@ -71,7 +76,11 @@ func benchmarkPodCreation(b *testing.B, fsync bool) {
 	if err := waitClaimsSettled(ctx, client, "app", total); err != nil {
 		b.Fatal(err)
 	}
-	reference, err := startAllowAllWebhook(c.WebhookCertDir)
+	patch, err := claimPodPatch()
+	if err != nil {
+		b.Fatal(err)
+	}
+	reference, err := startReferenceWebhook(c.WebhookCertDir, patch)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -88,8 +97,11 @@ func benchmarkPodCreation(b *testing.B, fsync bool) {
 		}
 		if arm != armWithout {
 			webhooks := []admissionregistrationv1.MutatingWebhook{*registered.Webhooks[0].DeepCopy()}
-			if arm == armReference {
-				webhooks[0].ClientConfig.URL = &reference.URL
+			switch arm {
+			case armAllow:
+				webhooks[0].ClientConfig.URL = &reference.AllowURL
+			case armPatch:
+				webhooks[0].ClientConfig.URL = &reference.PatchURL
 			}
 			mwc := &admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: registered.Name}, Webhooks: webhooks}
 			if _, err := hooks.Create(ctx, mwc, metav1.CreateOptions{}); err != nil {
@@ -101,6 +113,8 @@ func benchmarkPodCreation(b *testing.B, fsync bool) {
 
 	latency := map[string][]time.Duration{}
 	mutated := map[string]int{}
+	// The last pod of each arm, to compare what the webhooks did.
+	last := map[string]*corev1.Pod{}
 	i := 0
 	for round := 0; i < total; round++ {
 		for k := range arms {
@@ -120,27 +134,34 @@ func benchmarkPodCreation(b *testing.B, fsync bool) {
 				if pod.Spec.SchedulerName != corev1.DefaultSchedulerName {
 					mutated[arm]++
 				}
+				last[arm] = pod
 				i++
 			}
 			tick.Stop()
 		}
 	}
-	if mutated[armWith] != perArm || mutated[armWithout]+mutated[armReference] != 0 {
-		b.Fatalf("pods mutated per arm: %v; want %d with the webhook and none without", mutated, perArm)
+	if mutated[armWith] != perArm || mutated[armPatch] != perArm || mutated[armWithout]+mutated[armAllow] != 0 {
+		b.Fatalf("pods mutated per arm: %v; want %d with ours and with the patch, none otherwise", mutated, perArm)
+	}
+	ours, fixed := last[armWith], last[armPatch]
+	if !equality.Semantic.DeepEqual(ours.Spec.Tolerations, fixed.Spec.Tolerations) || ours.Spec.SchedulerName != fixed.Spec.SchedulerName ||
+		!equality.Semantic.DeepEqual(ours.Annotations, fixed.Annotations) {
+		b.Fatalf("the patch arm does not do what linstor-ha's webhook does:\nours:  %s %v %v\npatch: %s %v %v",
+			ours.Spec.SchedulerName, ours.Spec.Tolerations, ours.Annotations, fixed.Spec.SchedulerName, fixed.Spec.Tolerations, fixed.Annotations)
 	}
 	st := map[string]latencyStats{}
 	for _, arm := range arms {
 		st[arm] = statsOf(latency[arm])
 	}
-	ratio := float64(st[armWith].mean) / float64(st[armWithout].mean)
+	ratioOf := func(arm string) float64 { return float64(st[arm].mean) / float64(st[armWithout].mean) }
 	p50Ratio := float64(st[armWith].p50) / float64(st[armWithout].p50)
-	floor := float64(st[armReference].mean) / float64(st[armWithout].mean)
-	fmt.Printf("webhook-pod-creation etcd_fsync=%v pods_per_arm=%d %s %s %s ratio=%.2f p50_ratio=%.2f reference_ratio=%.2f\n",
-		fsync, perArm, st[armWith].format(armWith), st[armWithout].format(armWithout), st[armReference].format(armReference), ratio, p50Ratio, floor)
+	fmt.Printf("webhook-pod-creation etcd_fsync=%v pods_per_arm=%d %s %s %s %s ratio=%.2f p50_ratio=%.2f allow_ratio=%.2f patch_ratio=%.2f\n",
+		fsync, perArm, st[armWith].format(armWith), st[armWithout].format(armWithout), st[armAllow].format(armAllow), st[armPatch].format(armPatch),
+		ratioOf(armWith), p50Ratio, ratioOf(armAllow), ratioOf(armPatch))
 	b.ReportMetric(ms(st[armWith].mean), "with-mean-ms")
 	b.ReportMetric(ms(st[armWithout].mean), "without-mean-ms")
-	b.ReportMetric(ratio, "ratio")
-	b.ReportMetric(floor, "reference-ratio")
+	b.ReportMetric(ratioOf(armWith), "ratio")
+	b.ReportMetric(ratioOf(armPatch), "patch-ratio")
 }
 
 type latencyStats struct{ mean, p50, p99 time.Duration }
