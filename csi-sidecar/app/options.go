@@ -55,7 +55,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.FailOverTimeout, "fail-over-timeout", 5*time.Second, "How long a peer must stay lost before its pods are failed over.")
 	fs.DurationVar(&o.GracePeriod, "grace-period", 2*time.Second, "How long this node must have quorum everywhere again before its taint goes.")
 	fs.DurationVar(&o.ReportHeartbeat, "report-heartbeat", 5*time.Second, "How often the replica report is confirmed when nothing changes.")
-	fs.DurationVar(&o.ReportStaleAfter, "report-stale-after", 15*time.Second, "Age after which a peer's replica report no longer counts.")
+	fs.DurationVar(&o.ReportStaleAfter, "report-stale-after", 15*time.Second, "How long a lost peer's replica report counts once its heartbeat stops changing, by this node's clock.")
 	fs.StringVar(&o.LivenessNamespace, "liveness-namespace", os.Getenv("POD_NAMESPACE"), "Namespace of the nodes' liveness Leases (default $POD_NAMESPACE); empty turns them off, and a crashed peer is then proven only by its stale report or its NotReady node.")
 	fs.DurationVar(&o.LivenessInterval, "liveness-interval", time.Second, "How often this node's liveness Lease is renewed.")
 	fs.DurationVar(&o.LivenessDuration, "liveness-duration", 3*time.Second, "How long a peer's Lease may stay unrenewed before its sidecar counts as stopped (whole seconds).")

@@ -34,8 +34,8 @@ type ControllerOptions struct {
 	// Drbdsetup runs `show --json` and demotions.
 	Drbdsetup string
 	// Timeout is the fail-over timeout; Hysteresis delays removing this
-	// node's taint; ReportStaleAfter is when a peer's report no longer
-	// counts.
+	// node's taint; ReportStaleAfter is how long a peer's report counts
+	// after this node saw its heartbeat change.
 	Timeout, Hysteresis, ReportStaleAfter time.Duration
 	// DryRun records what would be done and does nothing.
 	DryRun bool
@@ -58,6 +58,8 @@ type Controller struct {
 	metrics  *metrics.Metrics
 
 	trigger chan struct{}
+	// reportsSeen judge lost peers' report heartbeats by this node's clock.
+	reportsSeen *liveness.Sightings
 
 	mu          sync.Mutex
 	quorum      map[string]bool // resource -> quorum configured
@@ -74,7 +76,7 @@ func NewController(opts ControllerOptions, store *state.Store, view *clusterview
 	executor *Executor, recorder record.EventRecorder, m *metrics.Metrics) *Controller {
 	return &Controller{
 		opts: opts, store: store, view: view, reports: reports, executor: executor, recorder: recorder, metrics: m,
-		trigger: make(chan struct{}, 1), quorum: map[string]bool{}, established: map[string]bool{},
+		trigger: make(chan struct{}, 1), reportsSeen: liveness.NewSightings(), quorum: map[string]bool{}, established: map[string]bool{},
 		lostSince: map[Key]time.Time{}, done: map[string]bool{}, refused: map[string]bool{}, noticed: map[string]bool{},
 	}
 }
@@ -368,6 +370,7 @@ func (c *Controller) input(ctx context.Context) Input {
 		}
 	}
 	c.nodeState(ctx, in.Nodes, c.opts.Node, false)
+	c.reportsSeen.Retain(func(node string) bool { return lostPeers[node] })
 	if c.opts.Liveness != nil {
 		c.opts.Liveness.Retain(func(node string) bool { return lostPeers[node] })
 	}
@@ -442,7 +445,9 @@ func (c *Controller) nodeState(ctx context.Context, nodes map[string]NodeState, 
 
 // signsOfLife reads a lost peer's report and Lease. A report that is not
 // there counts as gone; one that cannot be read leaves the view incomplete
-// (false), and a Lease that cannot be read proves nothing.
+// (false), and a Lease that cannot be read proves nothing. A report is
+// fresh until its heartbeat has stayed the same for ReportStaleAfter by
+// this node's clock: a peer whose clock runs behind is not taken for gone.
 func (c *Controller) signsOfLife(ctx context.Context, name string, st *NodeState) bool {
 	logger := klog.FromContext(ctx)
 	now := time.Now()
@@ -450,12 +455,17 @@ func (c *Controller) signsOfLife(ctx context.Context, name string, st *NodeState
 	switch {
 	case apierrors.IsNotFound(err):
 		rr = nil
+		c.reportsSeen.Forget(name)
 	case err != nil:
 		logger.Error(err, "Failed to read a peer's replica report", "node", name)
 		c.metrics.APIErrors.WithLabelValues("GetReport").Inc()
+		// Staleness must be seen across reads that succeed.
+		c.reportsSeen.Forget(name)
 		return false
-	case rr.Status.Synced:
-		if until := rr.Status.HeartbeatTime.Add(c.opts.ReportStaleAfter); now.Before(until) {
+	case !rr.Status.Synced:
+		c.reportsSeen.Forget(name)
+	default:
+		if until := c.reportsSeen.See(name, rr.Status.HeartbeatTime.Time, now, c.opts.ReportStaleAfter); now.Before(until) {
 			st.Report = &PeerReport{Quorum: map[string]bool{}}
 			for _, res := range rr.Status.Resources {
 				st.Report.Quorum[res.Name] = res.Quorum

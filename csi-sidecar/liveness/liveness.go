@@ -8,7 +8,8 @@
 // first saw the Lease's current renew time, and calls the peer silent once
 // that renew time has stayed the same for longer than the Lease's duration.
 // Clocks that disagree between nodes therefore cannot make a live peer look
-// silent.
+// silent. Sightings apply the same rule to any mark a peer writes with its
+// own clock, such as its replica report's heartbeat.
 package liveness
 
 import (

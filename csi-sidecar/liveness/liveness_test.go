@@ -242,3 +242,31 @@ func TestRenewerReleasesTheLeaseWhenStopped(t *testing.T) {
 		t.Errorf("holder %q after stop, want none: peers must not take a stopped sidecar for a dead node", *l.Spec.HolderIdentity)
 	}
 }
+
+func TestSightingsWatchTheChangeNotTheValue(t *testing.T) {
+	const window = 10 * time.Second
+	s := NewSightings()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	mark := t0.Add(-time.Hour) // the peer's clock, an hour behind
+	if until := s.See("n", mark, t0, window); !until.Equal(t0.Add(window)) {
+		t.Fatalf("first sight fresh until %v, want a whole window from now", until)
+	}
+	if until := s.See("n", mark, t0.Add(9*time.Second), window); !until.Equal(t0.Add(window)) {
+		t.Fatalf("an unchanged mark moved its deadline to %v", until)
+	}
+	if until := s.See("n", mark.Add(time.Second), t0.Add(9*time.Second), window); !until.Equal(t0.Add(19 * time.Second)) {
+		t.Fatalf("a changed mark fresh until %v, want a window from when it was seen", until)
+	}
+	// A mark that goes backwards is a change too: the peer's clock was set.
+	if until := s.See("n", mark, t0.Add(12*time.Second), window); !until.Equal(t0.Add(22 * time.Second)) {
+		t.Fatalf("a mark set back fresh until %v", until)
+	}
+	s.Retain(func(node string) bool { return node != "n" })
+	if until := s.See("n", mark, t0.Add(30*time.Second), window); !until.Equal(t0.Add(40 * time.Second)) {
+		t.Fatalf("a node retain dropped was still remembered: fresh until %v", until)
+	}
+	s.Forget("n")
+	if until := s.See("n", mark, t0.Add(50*time.Second), window); !until.Equal(t0.Add(60 * time.Second)) {
+		t.Fatalf("a forgotten node was still remembered: fresh until %v", until)
+	}
+}

@@ -2,7 +2,6 @@ package liveness
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -35,20 +34,12 @@ func (v Verdict) Abandoned(reportHeartbeat time.Time) bool {
 // remembers when it saw each renewal.
 type Observer struct {
 	leases coordinationv1client.LeaseInterface
-
-	mu   sync.Mutex
-	seen map[string]observation
-}
-
-// observation is the last renew time seen of a node's Lease, and when.
-type observation struct {
-	renewTime  time.Time
-	observedAt time.Time
+	seen   *Sightings
 }
 
 // NewObserver returns an Observer of the Leases in one namespace.
 func NewObserver(leases coordinationv1client.LeaseInterface) *Observer {
-	return &Observer{leases: leases, seen: map[string]observation{}}
+	return &Observer{leases: leases, seen: NewSightings()}
 }
 
 // Check reads node's Lease and judges it at now. A Lease that is missing,
@@ -72,36 +63,18 @@ func (o *Observer) Check(ctx context.Context, node string, now time.Time) (Verdi
 		return Verdict{}, nil
 	}
 	duration := time.Duration(*s.LeaseDurationSeconds) * time.Second
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	obs, ok := o.seen[node]
-	if !ok || !obs.renewTime.Equal(s.RenewTime.Time) {
-		obs = observation{renewTime: s.RenewTime.Time, observedAt: now}
-		o.seen[node] = obs
-	}
-	until := obs.observedAt.Add(duration)
+	renewTime := s.RenewTime.Time
+	until := o.seen.See(node, renewTime, now, duration)
 	if !now.Before(until) {
-		return Verdict{Silent: true, RenewTime: obs.renewTime, Duration: duration}, nil
+		return Verdict{Silent: true, RenewTime: renewTime, Duration: duration}, nil
 	}
-	return Verdict{AliveUntil: until, RenewTime: obs.renewTime, Duration: duration}, nil
+	return Verdict{AliveUntil: until, RenewTime: renewTime, Duration: duration}, nil
 }
 
 // Forget drops what was seen of node's Lease: the next Check starts
 // observing afresh.
-func (o *Observer) Forget(node string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	delete(o.seen, node)
-}
+func (o *Observer) Forget(node string) { o.seen.Forget(node) }
 
 // Retain forgets every node for which keep is false, so that the memory
 // follows the peers currently lost.
-func (o *Observer) Retain(keep func(node string) bool) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	for node := range o.seen {
-		if !keep(node) {
-			delete(o.seen, node)
-		}
-	}
-}
+func (o *Observer) Retain(keep func(node string) bool) { o.seen.Retain(keep) }
