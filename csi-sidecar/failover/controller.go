@@ -145,28 +145,19 @@ func (c *Controller) evaluate(ctx context.Context) time.Time {
 			delete(c.done, key)
 		}
 	}
-	refusedNow := map[string]bool{}
-	for _, r := range d.Refusals {
-		key := r.Reason + "/" + r.Resource + "/" + r.Node + "/" + podUID(r.Pod)
-		refusedNow[key] = true
-		if c.refused[key] {
-			continue
-		}
+	c.refused = recordOnce(c.refused, d.Refusals, func(r Refusal) string {
+		return r.Reason + "/" + r.Resource + "/" + r.Node + "/" + podUID(r.Pod)
+	}, func(r Refusal) {
 		logger.Info("Not failing over", "reason", r.Reason, "node", r.Node, "resource", r.Resource, "message", r.Message)
 		c.metrics.Refusals.WithLabelValues(r.Reason).Inc()
 		c.event(r.Pod, r.Node, corev1.EventTypeWarning, metadata.ReasonFailOverRefused, r.Reason+": "+r.Message)
-	}
-	c.refused = refusedNow
-	noticedNow := map[string]bool{}
-	for _, n := range d.Notices {
-		key := n.Reason + "/" + n.Resource + "/" + n.Node
-		noticedNow[key] = true
-		if !c.noticed[key] {
-			logger.Info("Replica lost, nothing to fail over", "node", n.Node, "resource", n.Resource, "message", n.Message)
-			c.event(nil, n.Node, corev1.EventTypeWarning, n.Reason, n.Message)
-		}
-	}
-	c.noticed = noticedNow
+	})
+	c.noticed = recordOnce(c.noticed, d.Notices, func(n Notice) string {
+		return n.Reason + "/" + n.Resource + "/" + n.Node
+	}, func(n Notice) {
+		logger.Info("Replica lost, nothing to fail over", "node", n.Node, "resource", n.Resource, "message", n.Message)
+		c.event(nil, n.Node, corev1.EventTypeWarning, n.Reason, n.Message)
+	})
 	return d.NextCheck
 }
 
@@ -405,6 +396,21 @@ func (c *Controller) countResources(resources []*state.Resource) {
 	c.metrics.Resources.WithLabelValues("healthy").Set(float64(s.Healthy))
 	c.metrics.Resources.WithLabelValues("degraded").Set(float64(s.Degraded))
 	c.metrics.Resources.WithLabelValues("without-quorum").Set(float64(s.WithoutQuorum))
+}
+
+// recordOnce records each item whose key was not in recorded, and returns
+// the keys of items: a refusal or notice that lasts is recorded once, and
+// once more if it goes away and comes back.
+func recordOnce[T any](recorded map[string]bool, items []T, key func(T) string, record func(T)) map[string]bool {
+	now := make(map[string]bool, len(items))
+	for _, it := range items {
+		k := key(it)
+		if !recorded[k] && !now[k] {
+			record(it)
+		}
+		now[k] = true
+	}
+	return now
 }
 
 func podOf(p *corev1.Pod) Pod {

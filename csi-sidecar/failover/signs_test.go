@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -93,5 +94,20 @@ func TestPeerReportJudgedByThisNodesClock(t *testing.T) {
 	}
 	if st := read("behind"); st.Report != nil {
 		t.Fatal("an unsynced report counts as fresh")
+	}
+}
+
+func TestRecordOnce(t *testing.T) {
+	var recorded []string
+	record := func(s string) { recorded = append(recorded, s) }
+	id := func(s string) string { return s }
+	seen := recordOnce(nil, []string{"a", "b", "a"}, id, record)
+	seen = recordOnce(seen, []string{"a", "c"}, id, record)
+	seen = recordOnce(seen, []string{"c"}, id, record)
+	recordOnce(seen, []string{"a", "c"}, id, record)
+	// a twice in one decision: once; a and c lasting: not again; a gone
+	// and back: again.
+	if want := []string{"a", "b", "c", "a"}; !slices.Equal(recorded, want) {
+		t.Errorf("recorded %v, want %v", recorded, want)
 	}
 }
