@@ -27,6 +27,9 @@ func main() {
 		logger.Error(err, "Invalid flags")
 		os.Exit(2)
 	}
+	for _, d := range opts.Deprecations {
+		logger.Info("Deprecated flag", "message", d)
+	}
 	if _, set := os.LookupEnv("GOMEMLIMIT"); !set && opts.MemoryLimit > 0 {
 		debug.SetMemoryLimit(opts.MemoryLimit)
 	}

@@ -29,7 +29,8 @@ import (
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/liveness"
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/metrics"
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/report"
-	"github.com/linstor-ha/linstor-ha/pkg/drbd/runner"
+	"github.com/linstor-ha/linstor-ha/pkg/drbd/drbdjson"
+	"github.com/linstor-ha/linstor-ha/pkg/drbd/drbdsetup"
 	"github.com/linstor-ha/linstor-ha/pkg/drbd/state"
 	"github.com/linstor-ha/linstor-ha/pkg/restconfig"
 )
@@ -126,9 +127,17 @@ func Run(ctx context.Context, o *Options, zone string) error {
 		return err
 	}
 	ctrl = failover.NewController(failover.ControllerOptions{
-		Node: o.NodeName, Drbdsetup: o.Drbdsetup, Timeout: o.FailOverTimeout, Hysteresis: o.GracePeriod,
+		Node: o.NodeName, Timeout: o.FailOverTimeout, Hysteresis: o.UntaintAfter,
 		ReportStaleAfter: o.ReportStaleAfter, DryRun: o.DryRun, PeerNode: o.PeerNode, Liveness: observer,
-	}, store, view, reports, &failover.Executor{Client: client, Drbdsetup: o.Drbdsetup}, recorder, m)
+		ReadOptions: func(ctx context.Context) ([]drbdjson.ShowResource, error) {
+			return drbdsetup.Show(ctx, o.Drbdsetup, drbdsetup.DefaultCommandTimeout)
+		},
+	}, store, view, reports, &failover.Executor{
+		Client: client,
+		ForceSecondary: func(ctx context.Context, resource string) error {
+			return drbdsetup.ForceSecondary(ctx, o.Drbdsetup, resource, drbdsetup.DefaultCommandTimeout)
+		},
+	}, recorder, m)
 	publisher := report.NewPublisher(report.Options{
 		NodeName: o.NodeName, Zone: zone, Heartbeat: o.ReportHeartbeat,
 		OnWrite: func(err error) {
@@ -137,7 +146,7 @@ func Run(ctx context.Context, o *Options, zone string) error {
 			}
 		},
 	}, reports, store)
-	follow := runner.New(runner.Options{
+	follow := drbdsetup.New(drbdsetup.Options{
 		Drbdsetup: o.Drbdsetup,
 		OnChange: func(names []string) {
 			publisher.Changed(names)
@@ -147,7 +156,7 @@ func Run(ctx context.Context, o *Options, zone string) error {
 		OnRestart: func(error) {
 			m.DrbdsetupRestarts.Inc()
 			publisher.Changed(nil)
-			ctrl.Trigger()
+			ctrl.StreamRestarted()
 		},
 	}, store)
 

@@ -17,14 +17,15 @@ import (
 
 // Options are the sidecar's flags.
 type Options struct {
-	CSIAddress       string
-	DriverName       string
-	NodeName         string
-	Kubeconfig       string
-	Drbdsetup        string
-	FailOverTimeout  time.Duration
-	GracePeriod      time.Duration
-	Hysteresis       time.Duration
+	CSIAddress      string
+	DriverName      string
+	NodeName        string
+	Kubeconfig      string
+	Drbdsetup       string
+	FailOverTimeout time.Duration
+	// UntaintAfter is how long this node must have quorum everywhere
+	// again before its own taint goes.
+	UntaintAfter     time.Duration
 	ReportHeartbeat  time.Duration
 	ReportStaleAfter time.Duration
 	// LivenessNamespace holds the nodes' liveness Leases; empty turns
@@ -43,6 +44,9 @@ type Options struct {
 	// differ ("conn=node,conn2=node2").
 	NodeNameMap map[string]string
 	nodeNameMap string
+	// Deprecations are the deprecated flags that were given, each with
+	// what replaces it, for main to log.
+	Deprecations []string
 }
 
 // AddFlags registers the options on fs, with their defaults.
@@ -53,7 +57,19 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", "", "Kubeconfig file; in-cluster configuration when empty.")
 	fs.StringVar(&o.Drbdsetup, "drbdsetup", "drbdsetup", "drbdsetup binary.")
 	fs.DurationVar(&o.FailOverTimeout, "fail-over-timeout", 5*time.Second, "How long a peer must stay lost before its pods are failed over.")
-	fs.DurationVar(&o.GracePeriod, "grace-period", 2*time.Second, "How long this node must have quorum everywhere again before its taint goes.")
+	fs.DurationVar(&o.UntaintAfter, "untaint-after", 2*time.Second, "How long this node must have quorum everywhere again before its taint goes.")
+	// The old name read like Piraeus' HA controller's pod-deletion grace
+	// period, which it never was; it stays accepted so that existing
+	// manifests keep working.
+	fs.Func("grace-period", "Deprecated: use --untaint-after.", func(s string) error {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		o.UntaintAfter = d
+		o.Deprecations = append(o.Deprecations, "--grace-period is deprecated: use --untaint-after")
+		return nil
+	})
 	fs.DurationVar(&o.ReportHeartbeat, "report-heartbeat", 5*time.Second, "How often the replica report is confirmed when nothing changes.")
 	fs.DurationVar(&o.ReportStaleAfter, "report-stale-after", 15*time.Second, "How long a lost peer's replica report counts once its heartbeat stops changing, by this node's clock.")
 	fs.StringVar(&o.LivenessNamespace, "liveness-namespace", os.Getenv("POD_NAMESPACE"), "Namespace of the nodes' liveness Leases (default $POD_NAMESPACE); empty turns them off, and a crashed peer is then proven only by its stale report or its NotReady node.")
@@ -73,8 +89,8 @@ func (o *Options) Complete() error {
 	if o.NodeName == "" {
 		errs = append(errs, errors.New("--node-name (or $NODE_NAME) is required"))
 	}
-	if o.FailOverTimeout < 0 || o.GracePeriod < 0 {
-		errs = append(errs, errors.New("--fail-over-timeout and --grace-period must not be negative"))
+	if o.FailOverTimeout < 0 || o.UntaintAfter < 0 {
+		errs = append(errs, errors.New("--fail-over-timeout and --untaint-after must not be negative"))
 	}
 	if o.ReportHeartbeat <= 0 || o.ReportStaleAfter <= o.ReportHeartbeat {
 		errs = append(errs, errors.New("--report-stale-after must be longer than --report-heartbeat, which must be positive"))

@@ -11,13 +11,12 @@ import (
 
 // Refusal reasons, besides the Event reasons of package metadata.
 const (
-	RefusedNotSynced          = "NotSynced"
-	RefusedQuorumOff          = "QuorumNotConfigured"
-	RefusedNotEstablished     = "ResourceNotEstablished"
-	RefusedPeerMayStillWrite  = "PeerMayStillWrite"
-	RefusedOptOut             = "OptedOut"
-	RefusedNoController       = "NoController"
-	RefusedStillUsedElsewhere = "PodsStillRunning"
+	RefusedNotSynced         = "NotSynced"
+	RefusedQuorumOff         = "QuorumNotConfigured"
+	RefusedNotEstablished    = "ResourceNotEstablished"
+	RefusedPeerMayStillWrite = "PeerMayStillWrite"
+	RefusedOptOut            = "OptedOut"
+	RefusedNoController      = "NoController"
 )
 
 // Decide returns what to do now. It never acts on a resource that has no

@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os/exec"
 	"slices"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -23,16 +23,23 @@ import (
 // VolumeAttachments of the driver.
 const AttacherFinalizer = "external-attacher/linstor-csi-linbit-com"
 
+// CallTimeout bounds each action: a call that hangs on a dead connection
+// must delay only its own action, and the next evaluation tries it again.
+const CallTimeout = 10 * time.Second
+
 // Executor performs actions against the API server and DRBD.
 type Executor struct {
 	Client clusterview.Clients
-	// Drbdsetup is the drbdsetup binary used to demote.
-	Drbdsetup string
+	// ForceSecondary demotes a resource with drbdsetup secondary --force;
+	// nil refuses demotions.
+	ForceSecondary func(ctx context.Context, resource string) error
 }
 
 // Do performs one action. Actions are idempotent: an object that is already
 // gone, or a taint that is already there, is success.
 func (e *Executor) Do(ctx context.Context, a Action) error {
+	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
+	defer cancel()
 	var err error
 	switch a.Kind {
 	case TaintNode:
@@ -135,11 +142,10 @@ func (e *Executor) removeFinalizer(ctx context.Context, name string) error {
 // demote forces the resource to Secondary; its frozen I/O then fails, which
 // lets the node rejoin once quorum is back.
 func (e *Executor) demote(ctx context.Context, resource string) error {
-	out, err := exec.CommandContext(ctx, e.Drbdsetup, "secondary", "--force", resource).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("drbdsetup secondary --force %s: %w: %s", resource, err, out)
+	if e.ForceSecondary == nil {
+		return fmt.Errorf("cannot demote %s: no drbdsetup configured", resource)
 	}
-	return nil
+	return e.ForceSecondary(ctx, resource)
 }
 
 // releaseVolume removes the driver's volume from a node's volumesInUse.
@@ -151,6 +157,8 @@ func (e *Executor) releaseVolume(ctx context.Context, node, handle string) error
 // one status update: a room's worth of volumes must not queue behind each
 // other on the same node object.
 func (e *Executor) ReleaseVolumes(ctx context.Context, node string, handles []string) error {
+	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
+	defer cancel()
 	release := map[corev1.UniqueVolumeName]bool{}
 	for _, h := range handles {
 		release[corev1.UniqueVolumeName(UniqueVolumeName(h))] = true

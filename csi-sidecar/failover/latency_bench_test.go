@@ -3,8 +3,6 @@ package failover_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -22,6 +20,7 @@ import (
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/failover"
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/metrics"
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/report/fakereport"
+	"github.com/linstor-ha/linstor-ha/pkg/drbd/drbdjson"
 	"github.com/linstor-ha/linstor-ha/pkg/drbd/events2"
 	"github.com/linstor-ha/linstor-ha/pkg/drbd/state"
 	"github.com/linstor-ha/linstor-ha/pkg/metadata"
@@ -56,10 +55,8 @@ func BenchmarkDecisionLatency(b *testing.B) {
 
 	reports := fakereport.New()
 	store := state.NewStore()
-	drbdsetup := filepath.Join(b.TempDir(), "drbdsetup")
-	show := `[{"resource":"r0","options":{"quorum":"majority"},"_this_host":{"node-id":1,"volumes":[]}}]`
-	if err := os.WriteFile(drbdsetup, []byte("#!/bin/sh\necho '"+show+"'\n"), 0o755); err != nil {
-		b.Fatal(err)
+	readOptions := func(context.Context) ([]drbdjson.ShowResource, error) {
+		return []drbdjson.ShowResource{{Resource: "r0", Options: drbdjson.ShowOptions{Quorum: "majority"}}}, nil
 	}
 	var ctrl *failover.Controller
 	view, err := clusterview.New(client, "node-b", func() { ctrl.Trigger() })
@@ -67,7 +64,7 @@ func BenchmarkDecisionLatency(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctrl = failover.NewController(failover.ControllerOptions{
-		Node: "node-b", Drbdsetup: drbdsetup, ReportStaleAfter: time.Minute, PeerNode: func(c string) string { return c },
+		Node: "node-b", ReadOptions: readOptions, ReportStaleAfter: time.Minute, PeerNode: func(c string) string { return c },
 	}, store, view, reports, &failover.Executor{Client: client}, record.NewFakeRecorder(1000), metrics.New())
 	view.Start(ctx)
 	for !view.Synced() {

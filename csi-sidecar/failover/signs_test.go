@@ -4,13 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"slices"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/linstor-ha/linstor-ha/csi-sidecar/liveness"
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/metrics"
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/report/fakereport"
 	"github.com/linstor-ha/linstor-ha/pkg/apis/linstorha/v1alpha1"
@@ -24,7 +22,7 @@ func TestPeerReportJudgedByThisNodesClock(t *testing.T) {
 	const window = 100 * time.Millisecond
 	ctx := context.Background()
 	reports := fakereport.New()
-	c := &Controller{opts: ControllerOptions{ReportStaleAfter: window}, reports: reports, reportsSeen: liveness.NewSightings(), metrics: metrics.New()}
+	c := newGatherer(ControllerOptions{ReportStaleAfter: window}, nil, nil, reports, metrics.New())
 	heartbeat := func(node string, at time.Time) {
 		t.Helper()
 		status, err := json.Marshal(map[string]v1alpha1.ReplicaReportStatus{"status": {
@@ -94,20 +92,5 @@ func TestPeerReportJudgedByThisNodesClock(t *testing.T) {
 	}
 	if st := read("behind"); st.Report != nil {
 		t.Fatal("an unsynced report counts as fresh")
-	}
-}
-
-func TestRecordOnce(t *testing.T) {
-	var recorded []string
-	record := func(s string) { recorded = append(recorded, s) }
-	id := func(s string) string { return s }
-	seen := recordOnce(nil, []string{"a", "b", "a"}, id, record)
-	seen = recordOnce(seen, []string{"a", "c"}, id, record)
-	seen = recordOnce(seen, []string{"c"}, id, record)
-	recordOnce(seen, []string{"a", "c"}, id, record)
-	// a twice in one decision: once; a and c lasting: not again; a gone
-	// and back: again.
-	if want := []string{"a", "b", "c", "a"}; !slices.Equal(recorded, want) {
-		t.Errorf("recorded %v, want %v", recorded, want)
 	}
 }

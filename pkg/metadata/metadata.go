@@ -18,16 +18,9 @@ const DriverName = "linstor.csi.linbit.com"
 // replica placement plugin; the webhook sets it as a pod's schedulerName.
 const SchedulerName = "linstor-ha-scheduler"
 
-// Well-known Kubernetes keys used across the project, repeated here so that
-// packages without client libraries can use them.
-const (
-	// LabelTopologyZone is the node label that names a node's zone (room).
-	LabelTopologyZone = "topology.kubernetes.io/zone"
-	// TaintNodeNotReady and TaintNodeUnreachable are the taints of the node
-	// lifecycle controller that the webhook shortens the tolerations of.
-	TaintNodeNotReady    = "node.kubernetes.io/not-ready"
-	TaintNodeUnreachable = "node.kubernetes.io/unreachable"
-)
+// LabelTopologyZone is the node label that names a node's zone (room),
+// repeated here so that packages without client libraries can use it.
+const LabelTopologyZone = "topology.kubernetes.io/zone"
 
 // Annotations and labels on pods and namespaces.
 const (
@@ -79,7 +72,6 @@ const (
 const (
 	ReportGroup    = Domain
 	ReportVersion  = "v1alpha1"
-	ReportKind     = "ReplicaReport"
 	ReportResource = "replicareports"
 	// LabelReportNode on a replica report names the node it describes; the
 	// object's name is the node name too.
@@ -89,9 +81,6 @@ const (
 // Event reasons. Every decision the sidecar takes or refuses is recorded as an
 // Event with one of these reasons.
 const (
-	ReasonFailOverStarted         = "FailOverStarted"
-	ReasonFailOverCompleted       = "FailOverCompleted"
-	ReasonFailOverCancelled       = "FailOverCancelled"
 	ReasonFailOverRefused         = "FailOverRefused"
 	ReasonFailOverDryRun          = "FailOverDryRun"
 	ReasonPodForceDeleted         = "PodForceDeleted"
@@ -100,9 +89,6 @@ const (
 	ReasonNodeTainted             = "NodeTainted"
 	ReasonNodeUntainted           = "NodeUntainted"
 	ReasonQuorumLost              = "QuorumLost"
-	ReasonQuorumRegained          = "QuorumRegained"
 	ReasonReplicaDegraded         = "ReplicaDegraded"
 	ReasonResourceDemoted         = "ResourceDemoted"
-	ReasonPodMutated              = "PodMutated"
-	ReasonMutationSkipped         = "MutationSkipped"
 )

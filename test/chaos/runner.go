@@ -55,7 +55,7 @@ func ClusterOptions(sidecar, scheduler, webhook string) cluster.Options {
 		DRBDDelays: &drbdsim.Delays{PingInt: time.Second, PingTimeout: 200 * time.Millisecond, Timeout: time.Second,
 			Reconnect: 300 * time.Millisecond, Resync: 300 * time.Millisecond},
 		Sidecar: sidecar, Scheduler: scheduler, Webhook: webhook,
-		SidecarArgs: []string{"--fail-over-timeout=2s", "--grace-period=1s", "--report-heartbeat=1s", "--report-stale-after=4s"},
+		SidecarArgs: []string{"--fail-over-timeout=2s", "--untaint-after=1s", "--report-heartbeat=1s", "--report-stale-after=4s"},
 	}
 }
 

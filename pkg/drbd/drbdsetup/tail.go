@@ -1,6 +1,12 @@
-package runner
+package drbdsetup
 
-import "sync"
+import (
+	"sync"
+	"unicode/utf8"
+)
+
+// maxLogLine bounds how much of one line goes into a log message or an error.
+const maxLogLine = 256
 
 // tailBuffer keeps the last bytes written to it: enough of drbdsetup's
 // stderr to say why it failed, without growing for a long-lived process.
@@ -24,4 +30,17 @@ func (t *tailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return string(t.buf)
+}
+
+// prefix returns s, or, when s is longer than max bytes, its first max bytes
+// or fewer, cut at a UTF-8 character boundary, followed by "...".
+func prefix(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }

@@ -1,14 +1,6 @@
-// Package runner follows `drbdsetup events2` and keeps a state.Store current.
-//
-// It execs the configured drbdsetup binary, feeds every line to the model and
-// tells its caller which resources changed. When drbdsetup exits or fails it
-// is restarted with a capped backoff; the new stream's initial dump is built
-// aside and swapped in whole (state.Store.Replace), so a restart neither
-// loses nor repeats state.
-package runner
+package drbdsetup
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -28,8 +20,13 @@ import (
 // with timestamps, statistics and every field on every change.
 var DefaultArgs = []string{"events2", "--timestamps", "--statistics", "--full", "all"}
 
-// maxLine bounds one events2 line; real lines are a few hundred bytes.
+// maxLine bounds one events2 line; real lines are a few hundred bytes. A
+// longer line is skipped, not buffered, and the stream goes on.
 const maxLine = 1 << 20
+
+// ErrLineTooLong is the error OnParseError receives for a line longer than
+// 1 MiB; the line it receives then is only a prefix of it.
+var ErrLineTooLong = errors.New("events2 line too long")
 
 // Options configure a Runner.
 type Options struct {
@@ -43,7 +40,9 @@ type Options struct {
 	// OnChange is called, from the runner's goroutine, with the names of the
 	// resources an event or a resync changed. It must not block for long.
 	OnChange func(names []string)
-	// OnParseError is called for every line that is skipped as malformed.
+	// OnParseError is called for every line that is skipped as malformed,
+	// and for every line skipped as too long: then err wraps ErrLineTooLong
+	// and line is a bounded prefix of it.
 	OnParseError func(line string, err error)
 	// OnRestart is called when drbdsetup ended and is about to be restarted.
 	OnRestart func(err error)
@@ -151,14 +150,24 @@ func (r *Runner) runOnce(ctx context.Context) (dumped bool, err error) {
 // replaces the store's at once; later lines update the store one by one.
 func (r *Runner) consume(ctx context.Context, stdout io.Reader) (dumped bool, err error) {
 	logger := klog.FromContext(ctx)
-	sc := bufio.NewScanner(stdout)
-	sc.Buffer(make([]byte, 0, 64*1024), maxLine)
+	lr := newLineReader(stdout, maxLine)
 	next := state.NewModel()
 	var ev events2.Event
 	changed := make([]string, 0, 1)
-	for sc.Scan() {
+	for {
+		raw, length, err := lr.next()
+		if err == io.EOF {
+			return dumped, nil
+		}
+		if err != nil {
+			return dumped, fmt.Errorf("failed to read drbdsetup output: %w", err)
+		}
 		r.lines.Add(1)
-		line := sc.Text()
+		if length > len(raw) {
+			r.skipLong(logger, raw, length)
+			continue
+		}
+		line := string(raw)
 		if err := events2.Parse(line, &ev); err != nil {
 			r.skip(logger, line, err)
 			continue
@@ -186,15 +195,30 @@ func (r *Runner) consume(ctx context.Context, stdout io.Reader) (dumped bool, er
 			r.notify(append(changed[:0], name))
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return dumped, fmt.Errorf("failed to read drbdsetup output: %w", err)
-	}
-	return dumped, nil
 }
 
+// skip counts and logs a malformed line; the log holds only a bounded prefix
+// of it, so a hostile stream cannot flood the log.
 func (r *Runner) skip(logger klog.Logger, line string, err error) {
 	r.parseErrors.Add(1)
-	logger.Error(err, "Failed to parse events2 line, skipping it", "line", line)
+	logErr := err
+	if msg := err.Error(); len(msg) > 2*maxLogLine {
+		// The model quotes a bad value whole; keep the log line short.
+		logErr = errors.New(prefix(msg, 2*maxLogLine))
+	}
+	logger.Error(logErr, "Failed to parse events2 line, skipping it", "line", prefix(line, maxLogLine), "lineLength", len(line))
+	if r.opts.OnParseError != nil {
+		r.opts.OnParseError(line, err)
+	}
+}
+
+// skipLong counts and logs a line longer than maxLine, of which only head
+// was kept.
+func (r *Runner) skipLong(logger klog.Logger, head []byte, length int) {
+	r.parseErrors.Add(1)
+	line := prefix(string(head), maxLogLine)
+	err := fmt.Errorf("%w: %d bytes, at most %d", ErrLineTooLong, length, maxLine)
+	logger.Error(err, "Failed to read events2 line, skipping it", "line", line, "lineLength", length)
 	if r.opts.OnParseError != nil {
 		r.opts.OnParseError(line, err)
 	}

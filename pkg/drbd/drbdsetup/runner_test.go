@@ -1,7 +1,8 @@
-package runner_test
+package drbdsetup_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/linstor-ha/linstor-ha/pkg/drbd/runner"
+	"github.com/linstor-ha/linstor-ha/pkg/drbd/drbdsetup"
 	"github.com/linstor-ha/linstor-ha/pkg/drbd/state"
 )
 
@@ -67,10 +68,10 @@ func (r *recorder) snapshot() ([][]string, []string) {
 }
 
 // start runs a runner until the test ends and waits for it to return.
-func start(t *testing.T, drbdsetup string, store *state.Store, rec *recorder) *runner.Runner {
+func start(t *testing.T, bin string, store *state.Store, rec *recorder) *drbdsetup.Runner {
 	t.Helper()
-	r := runner.New(runner.Options{
-		Drbdsetup:    drbdsetup,
+	r := drbdsetup.New(drbdsetup.Options{
+		Drbdsetup:    bin,
 		MinBackoff:   10 * time.Millisecond,
 		MaxBackoff:   40 * time.Millisecond,
 		OnChange:     rec.onChange,
@@ -102,7 +103,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func TestRunnerResyncsAfterRestartWithoutLosingOrRepeatingState(t *testing.T) {
-	drbdsetup := fakeDrbdsetup(t, map[string]string{
+	bin := fakeDrbdsetup(t, map[string]string{
 		// First run: a dump, one change, a malformed line, then drbdsetup dies.
 		"run1.txt": strings.Join([]string{
 			"exists resource name:a role:Secondary may_promote:no",
@@ -127,7 +128,7 @@ func TestRunnerResyncsAfterRestartWithoutLosingOrRepeatingState(t *testing.T) {
 	})
 	store := state.NewStore()
 	rec := &recorder{}
-	r := start(t, drbdsetup, store, rec)
+	r := start(t, bin, store, rec)
 
 	waitFor(t, "the third stream's change", func() bool {
 		c, ok := store.Get("c")
@@ -159,20 +160,20 @@ func TestRunnerResyncsAfterRestartWithoutLosingOrRepeatingState(t *testing.T) {
 	if st.Restarts != 2 || st.ParseErrors != 1 {
 		t.Errorf("stats %+v, want 2 restarts and 1 parse error", st)
 	}
-	args, _ := os.ReadFile(filepath.Join(filepath.Dir(drbdsetup), "args"))
-	if got := strings.TrimSpace(string(args)); got != strings.Join(runner.DefaultArgs, " ") {
+	args, _ := os.ReadFile(filepath.Join(filepath.Dir(bin), "args"))
+	if got := strings.TrimSpace(string(args)); got != strings.Join(drbdsetup.DefaultArgs, " ") {
 		t.Errorf("drbdsetup ran with %q", got)
 	}
 }
 
 func TestRunnerStopsDrbdsetupWhenDone(t *testing.T) {
-	drbdsetup := fakeDrbdsetup(t, map[string]string{"last.txt": "exists -\n"})
+	bin := fakeDrbdsetup(t, map[string]string{"last.txt": "exists -\n"})
 	store := state.NewStore()
-	r := runner.New(runner.Options{Drbdsetup: drbdsetup}, store)
+	r := drbdsetup.New(drbdsetup.Options{Drbdsetup: bin}, store)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
-	pidFile := filepath.Join(filepath.Dir(drbdsetup), "pid")
+	pidFile := filepath.Join(filepath.Dir(bin), "pid")
 	waitFor(t, "drbdsetup to start", func() bool { return store.Synced() })
 	raw, err := os.ReadFile(pidFile)
 	if err != nil {
@@ -207,4 +208,106 @@ func TestRunnerRetriesMissingBinary(t *testing.T) {
 	if store.Synced() {
 		t.Error("store synced without any stream")
 	}
+}
+
+func TestRunnerSkipsOverlongLineAndFollowsOn(t *testing.T) {
+	// A 2 MiB line that would parse if it were read whole.
+	huge := "exists resource name:huge role:Secondary padding:" + strings.Repeat("x", 2<<20)
+	tests := []struct {
+		name  string
+		lines []string
+	}{
+		{
+			name: "in the dump",
+			lines: []string{
+				"exists resource name:a role:Secondary",
+				huge,
+				"exists resource name:b role:Secondary",
+				"exists -",
+				"change resource name:c role:Primary",
+			},
+		},
+		{
+			name: "after the dump",
+			lines: []string{
+				"exists resource name:a role:Secondary",
+				"exists resource name:b role:Secondary",
+				"exists -",
+				huge,
+				"change resource name:c role:Primary",
+			},
+		},
+		{
+			name: "twice in a row",
+			lines: []string{
+				"exists resource name:a role:Secondary",
+				huge,
+				huge,
+				"exists resource name:b role:Secondary",
+				"exists -",
+				"change resource name:c role:Primary",
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			bin := fakeDrbdsetup(t, map[string]string{"last.txt": strings.Join(tc.lines, "\n") + "\n"})
+			store := state.NewStore()
+			rec := &recorder{}
+			r := start(t, bin, store, rec)
+			waitFor(t, "the change after the long line", func() bool {
+				_, ok := store.Get("c")
+				return ok
+			})
+			for _, name := range []string{"a", "b"} {
+				if _, ok := store.Get(name); !ok {
+					t.Errorf("store lacks %s", name)
+				}
+			}
+			if _, ok := store.Get("huge"); ok {
+				t.Error("store holds the resource of the skipped line")
+			}
+			if !store.Synced() {
+				t.Error("store not synced while the stream runs")
+			}
+			longLines := strings.Count(strings.Join(tc.lines, "\n"), huge)
+			st := r.Stats()
+			if st.Restarts != 0 || st.ParseErrors != uint64(longLines) || st.Lines != uint64(len(tc.lines)) {
+				t.Errorf("stats %+v, want no restart, %d parse errors and %d lines", st, longLines, len(tc.lines))
+			}
+			_, bad := rec.snapshot()
+			if len(bad) != longLines {
+				t.Fatalf("%d parse errors reported, want %d", len(bad), longLines)
+			}
+			for _, line := range bad {
+				if len(line) > 512 || !strings.HasPrefix(line, "exists resource name:huge") {
+					t.Errorf("reported line %q (%d bytes), want a short prefix of the long line", prefixOf(line), len(line))
+				}
+			}
+		})
+	}
+}
+
+func TestRunnerReportsOverlongLineAsErrLineTooLong(t *testing.T) {
+	bin := fakeDrbdsetup(t, map[string]string{"last.txt": strings.Repeat("y", 3<<20) + "\nexists -\n"})
+	store := state.NewStore()
+	errs := make(chan error, 1)
+	r := drbdsetup.New(drbdsetup.Options{
+		Drbdsetup:    bin,
+		OnParseError: func(_ string, err error) { errs <- err },
+	}, store)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	if err := <-errs; !errors.Is(err, drbdsetup.ErrLineTooLong) {
+		t.Errorf("OnParseError got %v, want ErrLineTooLong", err)
+	}
+}
+
+func prefixOf(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "..."
+	}
+	return s
 }

@@ -1,0 +1,123 @@
+package failover
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/klog/v2"
+
+	"github.com/linstor-ha/linstor-ha/csi-sidecar/metrics"
+	"github.com/linstor-ha/linstor-ha/pkg/metadata"
+)
+
+// recorder turns what a decision led to into log lines, metrics and
+// Events. A refusal or a notice that lasts across evaluations is recorded
+// once, and once more if it goes away and comes back.
+type recorder struct {
+	events  record.EventRecorder
+	metrics *metrics.Metrics
+	dryRun  bool
+
+	refused map[string]bool // refusals already recorded
+	noticed map[string]bool // notices already recorded
+}
+
+// outcome records an action that was done, failed with err, or in dry-run
+// mode would have been done; lost tells since when its peer was lost. It
+// reports whether the action is done.
+func (r *recorder) outcome(ctx context.Context, a Action, err error, lost map[Key]time.Time) bool {
+	logger := klog.FromContext(ctx).WithValues(actionKeys(a)...)
+	if r.dryRun {
+		logger.Info("Dry run: would act", "message", a.Message)
+		r.event(a.Pod, a.Node, corev1.EventTypeNormal, metadata.ReasonFailOverDryRun, fmt.Sprintf("would %s: %s", a.Kind, a.Message))
+		r.metrics.Actions.WithLabelValues(string(a.Kind), "dry-run").Inc()
+		return true
+	}
+	if err != nil {
+		logger.Error(err, "Failed to act")
+		r.metrics.Actions.WithLabelValues(string(a.Kind), "failed").Inc()
+		r.metrics.APIErrors.WithLabelValues(string(a.Kind)).Inc()
+		return false
+	}
+	logger.Info("Acted", "message", a.Message)
+	r.metrics.Actions.WithLabelValues(string(a.Kind), "done").Inc()
+	if since, ok := lost[Key{Resource: a.Resource, Node: a.Node}]; ok && a.Kind == DeletePod {
+		r.metrics.DetectionToAction.Observe(time.Since(since).Seconds())
+	}
+	r.event(a.Pod, a.Node, corev1.EventTypeNormal, a.Reason, a.Message)
+	return true
+}
+
+// actionKeys are the log keys that name what an action touches.
+func actionKeys(a Action) []any {
+	kv := []any{"action", a.Kind, "node", a.Node, "resource", a.Resource}
+	if a.Pod != nil {
+		kv = append(kv, "pod", klog.KRef(a.Pod.Namespace, a.Pod.Name))
+	}
+	if a.Attachment != "" {
+		kv = append(kv, "volumeAttachment", a.Attachment)
+	}
+	return kv
+}
+
+// refusals records the refusals of a decision that were not recorded yet.
+func (r *recorder) refusals(ctx context.Context, refusals []Refusal) {
+	logger := klog.FromContext(ctx)
+	r.refused = recordOnce(r.refused, refusals, func(f Refusal) string {
+		return f.Reason + "/" + f.Resource + "/" + f.Node + "/" + podUID(f.Pod)
+	}, func(f Refusal) {
+		kv := []any{"reason", f.Reason, "node", f.Node, "resource", f.Resource, "message", f.Message}
+		if f.Pod != nil {
+			kv = append(kv, "pod", klog.KRef(f.Pod.Namespace, f.Pod.Name))
+		}
+		logger.Info("Not failing over", kv...)
+		r.metrics.Refusals.WithLabelValues(f.Reason).Inc()
+		r.event(f.Pod, f.Node, corev1.EventTypeWarning, metadata.ReasonFailOverRefused, f.Reason+": "+f.Message)
+	})
+}
+
+// notices records the notices of a decision that were not recorded yet.
+func (r *recorder) notices(ctx context.Context, notices []Notice) {
+	logger := klog.FromContext(ctx)
+	r.noticed = recordOnce(r.noticed, notices, func(n Notice) string {
+		return n.Reason + "/" + n.Resource + "/" + n.Node
+	}, func(n Notice) {
+		logger.Info("Replica lost, nothing to fail over", "node", n.Node, "resource", n.Resource, "message", n.Message)
+		r.event(nil, n.Node, corev1.EventTypeWarning, n.Reason, n.Message)
+	})
+}
+
+// recordOnce records each item whose key was not in recorded, and returns
+// the keys of items.
+func recordOnce[T any](recorded map[string]bool, items []T, key func(T) string, record func(T)) map[string]bool {
+	now := make(map[string]bool, len(items))
+	for _, it := range items {
+		k := key(it)
+		if !recorded[k] && !now[k] {
+			record(it)
+		}
+		now[k] = true
+	}
+	return now
+}
+
+// event records an Event on the pod, or else on the node.
+func (r *recorder) event(p *Pod, node, typ, reason, msg string) {
+	var obj runtime.Object = &corev1.ObjectReference{Kind: "Node", Name: node, UID: types.UID(node), APIVersion: "v1"}
+	if p != nil {
+		obj = &corev1.ObjectReference{Kind: "Pod", Namespace: p.Namespace, Name: p.Name, UID: p.UID, APIVersion: "v1"}
+	}
+	r.events.Event(obj, typ, reason, msg)
+}
+
+func podUID(p *Pod) string {
+	if p == nil {
+		return ""
+	}
+	return string(p.UID)
+}
