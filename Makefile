@@ -12,7 +12,7 @@ FUZZTIME    ?= 60s
 # CI budgets; everything else runs with it.
 TEST_FLAGS  ?= -race -count=1
 
-.PHONY: all build generate tools test test-unit test-e2e lint fmt fuzz bench bench-sidecar bench-scheduler bench-webhook bench-failover bench-baseline chaos cluster demo demo-stock clean
+.PHONY: all build generate tools test test-unit test-e2e lint verify fmt fuzz bench bench-sidecar bench-scheduler bench-webhook bench-failover bench-baseline chaos cluster demo demo-stock clean
 
 # The upstream programs of test clusters, built once into a cache keyed by
 # test/tools/go.mod and go.sum (about 12 minutes cold on two cores).
@@ -49,6 +49,12 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+
+## verify: the tree is tidy and generated files are current, then lint
+verify: lint
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
+	@$(MAKE) --no-print-directory generate >/dev/null
+	@out=$$(git status --porcelain -- pkg/apis manifests/crd); if [ -n "$$out" ]; then echo "make generate changed the tree (commit its output):"; echo "$$out"; git diff --stat -- pkg/apis manifests/crd; exit 1; fi
 
 ## fmt: format the sources
 fmt:

@@ -1,8 +1,3 @@
-// Package clusterview is the sidecar's view of the cluster: the nodes, the
-// PersistentVolumes of the DRBD driver, their VolumeAttachments, the replica
-// reports and the pods of this node, cached by informers. Pods of other
-// nodes are listed only when a fail-over needs them, so that memory does
-// not grow with the cluster's pod count.
 package clusterview
 
 import (
@@ -24,6 +19,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/linstor-ha/linstor-ha/pkg/metadata"
+	"github.com/linstor-ha/linstor-ha/pkg/podvolumes"
 )
 
 const pvByHandle = "volumeHandle"
@@ -121,12 +117,14 @@ func listWatch[L runtime.Object](
 	}
 }
 
+// indexPVByHandle indexes the PVs of the DRBD driver by their DRBD
+// resource; other PVs are cached but not indexed.
 func indexPVByHandle(obj any) ([]string, error) {
-	pv, ok := obj.(*corev1.PersistentVolume)
-	if !ok || pv.Spec.CSI == nil || pv.Spec.CSI.Driver != metadata.DriverName {
-		return nil, nil
+	pv, _ := obj.(*corev1.PersistentVolume)
+	if res, ok := podvolumes.Resource(pv); ok {
+		return []string{res}, nil
 	}
-	return []string{pv.Spec.CSI.VolumeHandle}, nil
+	return nil, nil
 }
 
 // Start starts the informers; they stop when ctx ends.
@@ -197,21 +195,4 @@ func (v *View) PodsOn(ctx context.Context, node string) ([]*corev1.Pod, error) {
 		out[i] = &list.Items[i]
 	}
 	return out, nil
-}
-
-// UsesClaim reports whether a pod mounts the claim ns/name, directly or as
-// a generic ephemeral volume.
-func UsesClaim(pod *corev1.Pod, ns, name string) bool {
-	if pod.Namespace != ns {
-		return false
-	}
-	for _, vol := range pod.Spec.Volumes {
-		if vol.PersistentVolumeClaim != nil && vol.PersistentVolumeClaim.ClaimName == name {
-			return true
-		}
-		if vol.Ephemeral != nil && pod.Name+"-"+vol.Name == name {
-			return true
-		}
-	}
-	return false
 }

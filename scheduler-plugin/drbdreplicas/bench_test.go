@@ -50,7 +50,6 @@ func BenchmarkPodOver1000Nodes(b *testing.B) {
 	p := &Plugin{settings: s, index: ix, now: func() time.Time { return testNow }, volumes: &volumeLister{
 		claims:  factory.Core().V1().PersistentVolumeClaims().Lister(),
 		volumes: factory.Core().V1().PersistentVolumes().Lister(),
-		classes: factory.Storage().V1().StorageClasses().Lister(),
 	}}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer func() {

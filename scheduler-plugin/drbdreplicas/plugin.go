@@ -106,7 +106,6 @@ func newPlugin(s *settings, h fwk.Handle, index *replicas.Index) *Plugin {
 		volumes: &volumeLister{
 			claims:  f.Core().V1().PersistentVolumeClaims().Lister(),
 			volumes: f.Core().V1().PersistentVolumes().Lister(),
-			classes: f.Storage().V1().StorageClasses().Lister(),
 		},
 		index: index,
 		now:   time.Now,
