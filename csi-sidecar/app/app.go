@@ -104,19 +104,12 @@ func Run(ctx context.Context, o *Options, zone string) error {
 	}
 	recorder := broadcaster.NewRecorder(eventScheme, corev1.EventSource{Component: "linstor-ha-sidecar", Host: o.NodeName})
 
+	leases, err := leaseClient(cfg, o)
+	if err != nil {
+		return err
+	}
 	var observer *liveness.Observer
-	var leases coordinationv1client.LeaseInterface
-	if o.LivenessNamespace != "" {
-		// Leases get a client of their own, with its own rate limit
-		// and a timeout, so that a mass fail-over's calls or a hung
-		// connection cannot hold up this node's sign of life.
-		leaseCfg := rest.CopyConfig(cfg)
-		leaseCfg.QPS, leaseCfg.Burst, leaseCfg.Timeout = 10, 20, o.LivenessDuration
-		lc, err := coordinationv1client.NewForConfig(leaseCfg)
-		if err != nil {
-			return fmt.Errorf("failed to create a Kubernetes client: %w", err)
-		}
-		leases = lc.Leases(o.LivenessNamespace)
+	if leases != nil {
 		observer = liveness.NewObserver(leases)
 	} else {
 		logger.Info("Liveness leases are off: a crashed peer is proven only by its stale report or its NotReady node")
@@ -176,19 +169,7 @@ func Run(ctx context.Context, o *Options, zone string) error {
 		g.Go(func() error { renewer.Run(ctx); return nil })
 	}
 	if o.HTTPEndpoint != "" {
-		srv := &http.Server{Addr: o.HTTPEndpoint, Handler: mux(m, store, view), ReadHeaderTimeout: 5 * time.Second}
-		g.Go(func() error {
-			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				return fmt.Errorf("failed to serve %s: %w", o.HTTPEndpoint, err)
-			}
-			return nil
-		})
-		g.Go(func() error {
-			<-ctx.Done()
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			return srv.Shutdown(sctx)
-		})
+		serveHTTP(ctx, g, o.HTTPEndpoint, mux(m, store, view))
 	}
 	logger.Info("Sidecar running", "node", o.NodeName, "zone", zone, "failOverTimeout", o.FailOverTimeout, "dryRun", o.DryRun)
 	err = g.Wait()
@@ -196,6 +177,23 @@ func Run(ctx context.Context, o *Options, zone string) error {
 		return nil
 	}
 	return err
+}
+
+// serveHTTP serves handler on addr in g until ctx ends.
+func serveHTTP(ctx context.Context, g *errgroup.Group, addr string, handler http.Handler) {
+	srv := &http.Server{Addr: addr, Handler: handler, ReadHeaderTimeout: 5 * time.Second}
+	g.Go(func() error {
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("failed to serve %s: %w", addr, err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	})
 }
 
 func mux(m *metrics.Metrics, store *state.Store, view *clusterview.View) *http.ServeMux {
@@ -210,6 +208,23 @@ func mux(m *metrics.Metrics, store *state.Store, view *clusterview.View) *http.S
 		w.WriteHeader(http.StatusOK)
 	})
 	return mux
+}
+
+// leaseClient returns the client of the nodes' liveness Leases, nil when
+// they are off. Leases get a client of their own, with its own rate limit
+// and a timeout, so that a mass fail-over's calls or a hung connection
+// cannot hold up this node's sign of life.
+func leaseClient(cfg *rest.Config, o *Options) (coordinationv1client.LeaseInterface, error) {
+	if o.LivenessNamespace == "" {
+		return nil, nil
+	}
+	leaseCfg := rest.CopyConfig(cfg)
+	leaseCfg.QPS, leaseCfg.Burst, leaseCfg.Timeout = 10, 20, o.LivenessDuration
+	lc, err := coordinationv1client.NewForConfig(leaseCfg)
+	if err != nil {
+		return nil, fmt.Errorf("failed to create a Kubernetes client: %w", err)
+	}
+	return lc.Leases(o.LivenessNamespace), nil
 }
 
 // clients holds the API group clients the sidecar uses, without a full
