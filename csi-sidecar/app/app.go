@@ -110,7 +110,7 @@ func Run(ctx context.Context, o *Options, zone string) error {
 	}
 	var observer *liveness.Observer
 	if leases != nil {
-		observer = liveness.NewObserver(leases)
+		observer = liveness.NewWatchingObserver(leases, leases, o.LivenessNamespace, o.NodeName)
 	} else {
 		logger.Info("Liveness leases are off: a crashed peer is proven only by its stale report or its NotReady node")
 	}
@@ -121,7 +121,7 @@ func Run(ctx context.Context, o *Options, zone string) error {
 	}
 	ctrl = failover.NewController(failover.ControllerOptions{
 		Node: o.NodeName, Timeout: o.FailOverTimeout, Hysteresis: o.UntaintAfter,
-		ReportStaleAfter: o.ReportStaleAfter, DryRun: o.DryRun, PeerNode: o.PeerNode, Liveness: observer,
+		ReportStaleAfter: o.ReportStaleAfter, EvidenceGrace: o.LivenessDuration, DryRun: o.DryRun, PeerNode: o.PeerNode, Liveness: observer,
 		ReadOptions: func(ctx context.Context) ([]drbdjson.ShowResource, error) {
 			return drbdsetup.Show(ctx, o.Drbdsetup, drbdsetup.DefaultCommandTimeout)
 		},
@@ -155,6 +155,9 @@ func Run(ctx context.Context, o *Options, zone string) error {
 
 	g, ctx := errgroup.WithContext(ctx)
 	view.Start(ctx)
+	if observer != nil {
+		observer.Start(ctx)
+	}
 	g.Go(func() error { return follow.Run(ctx) })
 	g.Go(func() error { return publisher.Run(ctx) })
 	g.Go(func() error { return ctrl.Run(ctx) })

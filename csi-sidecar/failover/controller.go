@@ -23,6 +23,10 @@ type ControllerOptions struct {
 	// node's taint; ReportStaleAfter is how long a peer's report counts
 	// after this node saw its heartbeat change.
 	Timeout, Hysteresis, ReportStaleAfter time.Duration
+	// EvidenceGrace is how long past the timeout a fail-over waits for
+	// evidence that the peer cannot write before it is refused; the
+	// Lease duration covers a crashed peer's Lease running out.
+	EvidenceGrace time.Duration
 	// DryRun records what would be done and does nothing.
 	DryRun bool
 	// PeerNode maps a DRBD connection name to a node name.

@@ -89,21 +89,29 @@ func decidePeers(in *Input, v *Volume, d *Decision) {
 			// one sidecar per partition keeps actions and Events single.
 			continue
 		}
-		// The timeout runs from DRBD's detection, while the evidence
-		// below may still be on its way.
-		if !d.lostLongEnough(in, Key{Resource: r.Name, Node: peer}) {
+		// The timeout runs from the first sign of the loss, while the
+		// evidence below may still be on its way.
+		key := Key{Resource: r.Name, Node: peer}
+		if !d.lostLongEnough(in, key, in.Nodes[peer].GoneSince) {
 			continue
 		}
-		if why, ok := peerCannotWrite(in, r.Name, peer); !ok {
-			refuse(RefusedPeerMayStillWrite, fmt.Sprintf("%s is disconnected from %s but nothing shows it cannot write: %s", peer, in.Node, why))
+		evidence, ok := peerCannotWrite(in, r.Name, peer)
+		if !ok {
 			// Going silent is evidence that arrives without an
 			// event: look again when the signs of life run out.
 			if until := in.Nodes[peer].AliveUntil; !until.IsZero() {
 				d.wakeAt(until)
 			}
+			// Waiting for evidence is no refusal yet: it becomes
+			// one once the grace for it passed too.
+			if final := d.Lost[key].Add(in.Timeout + in.EvidenceGrace); in.Now.Before(final) {
+				d.wakeAt(final)
+				continue
+			}
+			refuse(RefusedPeerMayStillWrite, fmt.Sprintf("%s is disconnected from %s but nothing shows it cannot write: %s", peer, in.Node, evidence))
 			continue
 		}
-		failOver(in, v, peer, pods, vas, d)
+		failOver(in, v, peer, evidence, pods, vas, d)
 	}
 }
 
@@ -115,7 +123,7 @@ func noticeDegraded(in *Input, v *Volume, peer string, d *Decision) {
 	if !in.Synced || !v.QuorumConfigured || !v.Established || !r.HasQuorum() || !leads(in, r) {
 		return
 	}
-	if !d.lostLongEnough(in, Key{Resource: r.Name, Node: peer}) {
+	if !d.lostLongEnough(in, Key{Resource: r.Name, Node: peer}, in.Nodes[peer].GoneSince) {
 		return
 	}
 	d.notice(Notice{Resource: r.Name, Node: peer, Reason: metadata.ReasonReplicaDegraded,
@@ -141,21 +149,23 @@ func leads(in *Input, r *state.Resource) bool {
 // peerCannotWrite looks for evidence, besides this node's DRBD, that the
 // peer cannot write the resource: its node is NotReady, its report is gone
 // stale, its sidecar stopped renewing its Lease, or its report says it lost
-// quorum. DRBD lets a partition with half
-// of the diskful replicas keep quorum through a tiebreaker, so may_promote
-// here alone does not prove the peer frozen.
+// quorum. DRBD lets a partition with half of the diskful replicas keep
+// quorum through a tiebreaker, so may_promote here alone does not prove
+// the peer frozen. It returns the evidence, or why there is none.
 func peerCannotWrite(in *Input, resource, peer string) (string, bool) {
 	n, known := in.Nodes[peer]
 	switch {
 	case !known:
-		return "", true
+		return "its node is unknown to the API server", true
 	case !n.Ready:
-		return "", true
-	case n.Report == nil, n.Silent:
-		return "", true
+		return "its node is NotReady", true
+	case n.Silent:
+		return "its sidecar stopped renewing its liveness Lease", true
+	case n.Report == nil:
+		return "its replica report went stale", true
 	}
 	if q, ok := n.Report.Quorum[resource]; ok && !q {
-		return "", true
+		return "its own report says it lost quorum", true
 	}
 	return "its node is Ready and its own report says it has quorum", false
 }
@@ -169,13 +179,13 @@ func kubeletGone(n NodeState) bool {
 	return !n.Ready || n.Report == nil || n.Silent
 }
 
-func failOver(in *Input, v *Volume, peer string, pods []*Pod, vas []*Attachment, d *Decision) {
+func failOver(in *Input, v *Volume, peer, evidence string, pods []*Pod, vas []*Attachment, d *Decision) {
 	r := v.DRBD
 	node := in.Nodes[peer]
 	// One taint per node, whatever the number of its resources.
 	if !node.Tainted && !slices.ContainsFunc(d.Actions, func(a Action) bool { return a.Kind == TaintNode && a.Node == peer }) {
 		d.act(Action{Kind: TaintNode, Resource: r.Name, Node: peer, Reason: metadata.ReasonNodeTainted,
-			Message: fmt.Sprintf("DRBD on %s shows %s lost resource %s", in.Node, peer, r.Name)})
+			Message: fmt.Sprintf("DRBD on %s lost %s for resource %s, and %s", in.Node, peer, r.Name, evidence)})
 	}
 	deletedAll := true
 	for _, p := range pods {
@@ -188,7 +198,7 @@ func failOver(in *Input, v *Volume, peer string, pods []*Pod, vas []*Attachment,
 			d.refuse(Refusal{Resource: r.Name, Node: peer, Pod: p, Reason: RefusedNoController, Message: "no controller would replace the pod; delete it yourself to move it"})
 		default:
 			d.act(Action{Kind: DeletePod, Resource: r.Name, Node: peer, Pod: p, GraceZero: kubeletGone(node), Reason: metadata.ReasonPodForceDeleted,
-				Message: fmt.Sprintf("DRBD on %s proves %s cannot write %s", in.Node, peer, r.Name)})
+				Message: fmt.Sprintf("%s cannot write %s (DRBD on %s may promote it; %s): deleted so that it restarts with its data", peer, r.Name, in.Node, evidence)})
 		}
 	}
 	if !deletedAll {
@@ -227,7 +237,7 @@ func decideOwnQuorum(in *Input, v *Volume, d *Decision) {
 	}
 	// A short loss (a link that flaps) must not evict: the same timeout
 	// as for a lost peer applies.
-	if !d.lostLongEnough(in, Key{Resource: r.Name, Node: in.Node}) {
+	if !d.lostLongEnough(in, Key{Resource: r.Name, Node: in.Node}, time.Time{}) {
 		return
 	}
 	if !in.Nodes[in.Node].Tainted && !slices.ContainsFunc(d.Actions, func(a Action) bool { return a.Kind == TaintNode && a.Node == in.Node }) {

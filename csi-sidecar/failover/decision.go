@@ -90,15 +90,21 @@ func (d *Decision) wakeAt(t time.Time) {
 	}
 }
 
-// lostLongEnough remembers that key is lost, since when it was first seen
-// lost, and reports whether that was at least the timeout ago; if not, it
-// asks to be woken when it will be.
-func (d *Decision) lostLongEnough(in *Input, key Key) bool {
+// lostLongEnough remembers that key is lost, since when DRBD first showed
+// it lost, and reports whether the loss has lasted the timeout; if not, it
+// asks to be woken when it will have. The loss counts from gone, the first
+// other sign that the peer stopped, when that came earlier: a crashed
+// node's Lease goes silent long before DRBD's ping times out, and waiting
+// the whole timeout again then protects against nothing.
+func (d *Decision) lostLongEnough(in *Input, key Key, gone time.Time) bool {
 	since, seen := in.LostSince[key]
 	if !seen {
 		since = in.Now
 	}
 	d.Lost[key] = since
+	if !gone.IsZero() && gone.Before(since) {
+		since = gone
+	}
 	if due := since.Add(in.Timeout); in.Now.Before(due) {
 		d.wakeAt(due)
 		return false

@@ -40,6 +40,7 @@ type gatherer struct {
 	node                string
 	peerNode            func(string) string
 	timeout, hysteresis time.Duration
+	evidenceGrace       time.Duration
 	reportStaleAfter    time.Duration
 
 	resources   Resources
@@ -61,15 +62,17 @@ type gatherer struct {
 	// reportsSeen judge lost peers' report heartbeats by this node's
 	// clock.
 	reportsSeen *liveness.Sightings
+	// notReadySince is when each node was first seen NotReady here.
+	notReadySince map[string]time.Time
 	// optionsStale asks the next gathering to drop every cached option.
 	optionsStale atomic.Bool
 }
 
 func newGatherer(opts ControllerOptions, resources Resources, view *clusterview.View, reports report.Client, m *metrics.Metrics) *gatherer {
 	return &gatherer{
-		node: opts.Node, peerNode: opts.PeerNode, timeout: opts.Timeout, hysteresis: opts.Hysteresis, reportStaleAfter: opts.ReportStaleAfter,
+		node: opts.Node, peerNode: opts.PeerNode, timeout: opts.Timeout, hysteresis: opts.Hysteresis, evidenceGrace: opts.EvidenceGrace, reportStaleAfter: opts.ReportStaleAfter,
 		resources: resources, view: view, reports: reports, liveness: opts.Liveness, readOptions: opts.ReadOptions, metrics: m,
-		quorum: map[string]bool{}, established: map[string]bool{}, lossSeen: map[string]bool{}, reportsSeen: liveness.NewSightings(),
+		quorum: map[string]bool{}, established: map[string]bool{}, lossSeen: map[string]bool{}, notReadySince: map[string]time.Time{}, reportsSeen: liveness.NewSightings(),
 	}
 }
 
@@ -84,7 +87,7 @@ func (g *gatherer) ForgetOptions() { g.optionsStale.Store(true) }
 func (g *gatherer) gather(ctx context.Context, now time.Time, memory decisionMemory) Input {
 	in := Input{
 		Now: now, Node: g.node, Synced: g.resources.Synced() && g.view.Synced(),
-		Timeout: g.timeout, Hysteresis: g.hysteresis, PeerNode: g.peerNode, LostSince: memory.lostSince, HealthySince: memory.healthySince,
+		Timeout: g.timeout, Hysteresis: g.hysteresis, EvidenceGrace: g.evidenceGrace, PeerNode: g.peerNode, LostSince: memory.lostSince, HealthySince: memory.healthySince,
 		Nodes: map[string]NodeState{},
 	}
 	if g.optionsStale.Swap(false) {
@@ -113,6 +116,11 @@ func (g *gatherer) gather(ctx context.Context, now time.Time, memory decisionMem
 		}
 	}
 	g.nodeState(ctx, in.Nodes, g.node, false)
+	for node := range g.notReadySince {
+		if st, ok := in.Nodes[node]; !ok || st.Ready {
+			delete(g.notReadySince, node)
+		}
+	}
 	g.reportsSeen.Retain(func(node string) bool { return lostPeers[node] })
 	if g.liveness != nil {
 		g.liveness.Retain(func(node string) bool { return lostPeers[node] })
@@ -233,6 +241,16 @@ func (g *gatherer) nodeState(ctx context.Context, nodes map[string]NodeState, na
 		return true
 	}
 	st := NodeState{Ready: nodeReady(n), Tainted: slices.ContainsFunc(n.Spec.Taints, isLostQuorumTaint)}
+	if !st.Ready {
+		// By this node's clock, as every other sign: the condition's
+		// transition time is the node lifecycle controller's.
+		since, ok := g.notReadySince[name]
+		if !ok {
+			since = time.Now()
+			g.notReadySince[name] = since
+		}
+		st.GoneSince = since
+	}
 	prefix := UniqueVolumeName("")
 	for _, v := range n.Status.VolumesInUse {
 		if handle, ok := strings.CutPrefix(string(v), prefix); ok {

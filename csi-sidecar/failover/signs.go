@@ -54,6 +54,9 @@ func (g *gatherer) signsOfLife(ctx context.Context, name string, st *NodeState) 
 		return true
 	}
 	st.Silent = v.Silent
+	if v.Silent && (st.GoneSince.IsZero() || v.SilentSince.Before(st.GoneSince)) {
+		st.GoneSince = v.SilentSince
+	}
 	if !v.AliveUntil.IsZero() && (st.AliveUntil.IsZero() || v.AliveUntil.Before(st.AliveUntil)) {
 		st.AliveUntil = v.AliveUntil
 	}

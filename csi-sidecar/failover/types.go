@@ -69,6 +69,11 @@ type NodeState struct {
 	// (a fresh report, a renewing Lease) run out unless renewed; zero when
 	// there are none.
 	AliveUntil time.Time
+	// GoneSince is the first sign, by this node's clock, that the node
+	// stopped: when its sidecar's Lease went silent or when it was first
+	// seen NotReady; zero while neither shows. A lost peer's fail-over
+	// timeout counts from the earlier of this and DRBD's detection.
+	GoneSince time.Time
 	// VolumesInUse are the CSI volume handles of the driver that the
 	// node's status reports mounted.
 	VolumesInUse []string
@@ -94,6 +99,10 @@ type Input struct {
 	Nodes   map[string]NodeState
 	// PeerNode maps a DRBD connection name to a Kubernetes node name.
 	PeerNode func(connection string) string
+	// EvidenceGrace is how long past the timeout a fail-over waits for
+	// evidence that the peer cannot write before it counts as refused:
+	// a crashed peer's Lease may still be running out.
+	EvidenceGrace time.Duration
 	// Hysteresis is how long this node must have quorum everywhere before
 	// its taint goes.
 	Hysteresis time.Duration

@@ -7,6 +7,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
+	coordinationlisters "k8s.io/client-go/listers/coordination/v1"
+	"k8s.io/client-go/tools/cache"
 )
 
 // Verdict is what a peer's Lease shows.
@@ -21,6 +23,9 @@ type Verdict struct {
 	// Duration its duration.
 	RenewTime time.Time
 	Duration  time.Duration
+	// SilentSince is when a silent Lease went silent, by the observer's
+	// clock: its duration after the observer first saw its last renewal.
+	SilentSince time.Time
 }
 
 // Abandoned reports whether a silent Lease was left behind by a sidecar
@@ -35,6 +40,11 @@ func (v Verdict) Abandoned(reportHeartbeat time.Time) bool {
 type Observer struct {
 	leases coordinationv1client.LeaseInterface
 	seen   *Sightings
+
+	// Set when the Observer watches the Leases (NewWatchingObserver).
+	informer        cache.SharedIndexInformer
+	lister          coordinationlisters.LeaseLister
+	namespace, self string
 }
 
 // NewObserver returns an Observer of the Leases in one namespace.
@@ -46,6 +56,9 @@ func NewObserver(leases coordinationv1client.LeaseInterface) *Observer {
 // held by another identity or without a renew time or duration proves
 // nothing: the verdict is zero. So is an API error, which is returned.
 func (o *Observer) Check(ctx context.Context, node string, now time.Time) (Verdict, error) {
+	if o.informer != nil {
+		return o.checkCached(node, now), nil
+	}
 	l, err := o.leases.Get(ctx, LeaseName(node), metav1.GetOptions{})
 	if err != nil {
 		// Silence must be seen across reads that succeed: after an API
@@ -56,19 +69,40 @@ func (o *Observer) Check(ctx context.Context, node string, now time.Time) (Verdi
 		}
 		return Verdict{}, err
 	}
-	s := l.Spec
-	if s.HolderIdentity == nil || *s.HolderIdentity != node || s.RenewTime == nil ||
-		s.LeaseDurationSeconds == nil || *s.LeaseDurationSeconds <= 0 {
+	duration, renewTime, ok := usable(l, node)
+	if !ok {
 		o.Forget(node)
 		return Verdict{}, nil
 	}
-	duration := time.Duration(*s.LeaseDurationSeconds) * time.Second
-	renewTime := s.RenewTime.Time
-	until := o.seen.See(node, renewTime, now, duration)
-	if !now.Before(until) {
-		return Verdict{Silent: true, RenewTime: renewTime, Duration: duration}, nil
+	return judge(o.seen.See(node, renewTime, now, duration), renewTime, duration, now), nil
+}
+
+// checkCached judges node's Lease from the watch's cache. While the watch
+// does not bring this node's own renewals, nobody's silence proves
+// anything.
+func (o *Observer) checkCached(node string, now time.Time) Verdict {
+	l, err := o.lister.Leases(o.namespace).Get(LeaseName(node))
+	if err != nil {
+		return Verdict{}
 	}
-	return Verdict{AliveUntil: until, RenewTime: renewTime, Duration: duration}, nil
+	duration, renewTime, ok := usable(l, node)
+	if !ok {
+		return Verdict{}
+	}
+	until := o.seen.See(node, renewTime, now, duration)
+	if !now.Before(until) && !o.watchDelivers(now) {
+		return Verdict{}
+	}
+	return judge(until, renewTime, duration, now)
+}
+
+// judge is the verdict on a Lease whose current renewal counts until
+// until.
+func judge(until, renewTime time.Time, duration time.Duration, now time.Time) Verdict {
+	if !now.Before(until) {
+		return Verdict{Silent: true, SilentSince: until, RenewTime: renewTime, Duration: duration}
+	}
+	return Verdict{AliveUntil: until, RenewTime: renewTime, Duration: duration}
 }
 
 // Forget drops what was seen of node's Lease: the next Check starts
@@ -77,4 +111,10 @@ func (o *Observer) Forget(node string) { o.seen.Forget(node) }
 
 // Retain forgets every node for which keep is false, so that the memory
 // follows the peers currently lost.
-func (o *Observer) Retain(keep func(node string) bool) { o.seen.Retain(keep) }
+// A watching Observer keeps every node: it holds one sighting per Lease
+// anyway, and the history before a loss is what it watches for.
+func (o *Observer) Retain(keep func(node string) bool) {
+	if o.informer == nil {
+		o.seen.Retain(keep)
+	}
+}

@@ -154,7 +154,7 @@ func TestSchedulerReplacementOnSurvivingReplica(t *testing.T) {
 		NodeLeaseDuration:      8 * time.Second,
 		DRBDDelays:             fastDRBD,
 		Sidecar:                sidecarBinary(t),
-		SidecarArgs:            []string{"--fail-over-timeout=2s", "--grace-period=1s", "--report-heartbeat=1s", "--report-stale-after=4s"},
+		SidecarArgs:            []string{"--fail-over-timeout=2s", "--untaint-after=1s", "--report-heartbeat=1s", "--report-stale-after=4s"},
 	})
 	ctx := context.Background()
 	namespace(t, c, "db")

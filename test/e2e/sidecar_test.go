@@ -60,7 +60,7 @@ func sidecarOptions(t *testing.T, args ...string) cluster.Options {
 		NodeLeaseDuration:      8 * time.Second,
 		DRBDDelays:             fastDRBD,
 		Sidecar:                sidecarBinary(t),
-		SidecarArgs:            append([]string{"--fail-over-timeout=2s", "--grace-period=1s", "--report-heartbeat=1s", "--report-stale-after=4s", "-v=2"}, args...),
+		SidecarArgs:            append([]string{"--fail-over-timeout=2s", "--untaint-after=1s", "--report-heartbeat=1s", "--report-stale-after=4s", "-v=2"}, args...),
 	}
 }
 
