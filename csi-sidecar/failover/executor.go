@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
@@ -164,7 +165,7 @@ func (e *Executor) ReleaseVolumes(ctx context.Context, node string, handles []st
 		release[corev1.UniqueVolumeName(UniqueVolumeName(h))] = true
 	}
 	inUse := func(v corev1.UniqueVolumeName) bool { return release[v] }
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	err := retry.RetryOnConflict(releaseBackoff, func() error {
 		n, err := e.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -181,6 +182,12 @@ func (e *Executor) ReleaseVolumes(ctx context.Context, node string, handles []st
 	}
 	return err
 }
+
+// releaseBackoff spreads the retries of survivors that release volumes of
+// the same lost node at once: each leads some of its resources, and all
+// write the one node status. Full jitter keeps them from colliding again
+// in step, and more steps than client-go's default outlast a room's worth.
+var releaseBackoff = wait.Backoff{Steps: 10, Duration: 10 * time.Millisecond, Factor: 2, Jitter: 1, Cap: 2 * time.Second}
 
 // UniqueVolumeName is how the kubelet and the attach-detach controller name
 // a volume of the driver.

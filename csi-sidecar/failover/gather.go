@@ -176,7 +176,7 @@ func (g *gatherer) addKubernetes(ctx context.Context, v *Volume, localPods []*co
 	}
 	complete := true
 	pods := localPods
-	if v.DRBD.CanPromote() {
+	if couldTakeOver(v.DRBD) {
 		for _, conn := range v.DRBD.DisconnectedPeers() {
 			peer := g.peerNode(conn.Name)
 			if _, ok := peerPods[peer]; !ok && peer != g.node {
@@ -199,11 +199,15 @@ func (g *gatherer) addKubernetes(ctx context.Context, v *Volume, localPods []*co
 	return complete
 }
 
-// lostPeers are the peers that this node lost for some resource: only
-// their signs of life matter to a decision, so only theirs are read.
+// lostPeers are the peers that this node lost for some resource it could
+// take over: only their signs of life matter to a decision, so only theirs
+// are read. A diskless tiebreaker may promote too, but never acts.
 func (g *gatherer) lostPeers(resources []*state.Resource) map[string]bool {
 	lost := map[string]bool{}
 	for _, r := range resources {
+		if !couldTakeOver(r) {
+			continue
+		}
 		for _, conn := range r.DisconnectedPeers() {
 			if peer := g.peerNode(conn.Name); peer != g.node {
 				lost[peer] = true
@@ -211,6 +215,12 @@ func (g *gatherer) lostPeers(resources []*state.Resource) map[string]bool {
 		}
 	}
 	return lost
+}
+
+// couldTakeOver reports whether this node could take a lost peer's
+// workload over: it holds UpToDate data and DRBD lets it promote.
+func couldTakeOver(r *state.Resource) bool {
+	return r.UpToDate() && r.CanPromote()
 }
 
 // countResources sets the resources-by-health and the lost-replicas
