@@ -159,16 +159,15 @@ func mutations(actions []clienttesting.Action) []string {
 		if sub := a.GetSubresource(); sub != "" {
 			res += "/" + sub
 		}
-		name := ""
-		switch a := a.(type) {
-		case clienttesting.DeleteAction:
-			name = a.GetName()
-		case clienttesting.UpdateAction:
-			name = a.GetObject().(metav1.Object).GetName()
-		case clienttesting.PatchAction:
-			name = a.GetName()
-		case clienttesting.CreateAction:
-			name = a.GetObject().(metav1.Object).GetName()
+		var name string
+		switch verb {
+		case "delete":
+			name = a.(clienttesting.DeleteAction).GetName()
+		case "patch":
+			name = a.(clienttesting.PatchAction).GetName()
+		case "create", "update":
+			// Create and update actions carry the object.
+			name = a.(clienttesting.CreateAction).GetObject().(metav1.Object).GetName()
 		}
 		if ns := a.GetNamespace(); ns != "" {
 			name = ns + "/" + name
