@@ -110,7 +110,16 @@ func Run(ctx context.Context, o *Options, zone string) error {
 	}
 	var observer *liveness.Observer
 	if leases != nil {
-		observer = liveness.NewWatchingObserver(leases, leases, o.LivenessNamespace, o.NodeName)
+		// The watch gets a client without the renewals' timeout, which
+		// would cut its stream every few seconds.
+		watchCfg := rest.CopyConfig(cfg)
+		watchCfg.QPS, watchCfg.Burst = 10, 20
+		wc, err := coordinationv1client.NewForConfig(watchCfg)
+		if err != nil {
+			return fmt.Errorf("failed to create a Kubernetes client: %w", err)
+		}
+		watched := wc.Leases(o.LivenessNamespace)
+		observer = liveness.NewWatchingObserver(watched, watched, o.LivenessNamespace, o.NodeName)
 	} else {
 		logger.Info("Liveness leases are off: a crashed peer is proven only by its stale report or its NotReady node")
 	}

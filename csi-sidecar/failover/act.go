@@ -3,6 +3,7 @@ package failover
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -34,11 +35,12 @@ var phases = []struct {
 const parallelActions = 16
 
 // run performs the pending actions of a decision phase by phase and returns
-// the keys of those that are done; lost tells since when each lost peer was
-// lost.
-func (c *Controller) run(ctx context.Context, pending []Action, lost map[Key]time.Time) map[string]bool {
-	done := map[string]bool{}
-	failed := map[string]bool{} // resources with a failed action this round
+// the keys of those that are done and of those that were tried; lost tells
+// since when each lost peer was lost, and held the resources whose later
+// phases must wait as if an action had failed.
+func (c *Controller) run(ctx context.Context, pending []Action, lost map[Key]time.Time, held map[string]bool) (done, tried map[string]bool) {
+	done, tried = map[string]bool{}, map[string]bool{}
+	failed := maps.Clone(held) // resources with a failed or held action
 	for _, phase := range phases {
 		var batch []Action
 		for _, a := range pending {
@@ -53,6 +55,7 @@ func (c *Controller) run(ctx context.Context, pending []Action, lost map[Key]tim
 			outcomes = c.runBatch(ctx, batch, phase.parallel, lost)
 		}
 		for i, ok := range outcomes {
+			tried[actionKey(batch[i])] = true
 			if ok {
 				done[actionKey(batch[i])] = true
 			} else {
@@ -60,7 +63,7 @@ func (c *Controller) run(ctx context.Context, pending []Action, lost map[Key]tim
 			}
 		}
 	}
-	return done
+	return done, tried
 }
 
 // runBatch performs a phase's actions, at most parallelActions at a time

@@ -128,28 +128,38 @@ func (c *Controller) evaluate(ctx context.Context, now time.Time) time.Time {
 	c.memory = decisionMemory{lostSince: d.Lost, healthySince: d.HealthySince}
 
 	needed := map[string]bool{}
+	// held are the resources with an action waiting for its retry: what
+	// must come after it waits too, as if it had failed this round.
+	held := map[string]bool{}
 	var pending []Action
 	for _, a := range d.Actions {
 		key := actionKey(a)
 		needed[key] = true
-		// A failed action waits for its backoff; the others go on.
-		if c.done[key] || now.Before(c.retryAt[key]) {
+		if c.done[key] {
+			continue
+		}
+		if now.Before(c.retryAt[key]) {
+			held[a.Resource] = true
 			continue
 		}
 		pending = append(pending, a)
 	}
 	if len(pending) > 0 {
-		done := c.run(ctx, pending, d.Lost)
+		done, tried := c.run(ctx, pending, d.Lost, held)
+		// The backoff counts from when the calls returned: a call that
+		// ran into its deadline is not tried again at once.
+		after := time.Now()
 		for _, a := range pending {
 			key := actionKey(a)
-			if done[key] {
+			switch {
+			case done[key]:
 				c.done[key] = true
 				c.retry.Reset(key)
 				delete(c.retryAt, key)
-				continue
+			case tried[key]:
+				c.retry.Next(key, after)
+				c.retryAt[key] = after.Add(c.retry.Get(key))
 			}
-			c.retry.Next(key, now)
-			c.retryAt[key] = now.Add(c.retry.Get(key))
 		}
 	}
 	for key := range c.done {

@@ -199,6 +199,8 @@ type evaluation struct {
 	after time.Duration
 	// want are the API calls that change something, in order.
 	want []string
+	// before changes the cluster first, and waits until the view shows it.
+	before func(t *testing.T, client *fake.Clientset, view *clusterview.View)
 }
 
 func TestControllerActs(t *testing.T) {
@@ -324,6 +326,27 @@ func TestControllerActs(t *testing.T) {
 			{after: 2 * retryMax, want: []string{"delete pods db/pod-r0", "update nodes/status node-a", "delete volumeattachments csi-r0"}},
 		},
 	}, {
+		name: "an attachment that appears while the pod's deletion waits for its retry waits too",
+		objects: func() []runtime.Object {
+			objs := volumeObjects("r0", lost, nil)
+			return append([]runtime.Object{testNode(here, true), testNode(lost, false)}, objs[:2]...)
+		}(),
+		resources: fixedResources{survivorOf("r0")},
+		lostFor:   lostForLong,
+		reactors:  failOnce("delete", "pods"),
+		runs: []evaluation{
+			{want: []string{"update nodes node-a", "delete pods db/pod-r0"}},
+			{after: retryInitial / 4, want: nil, before: func(t *testing.T, client *fake.Clientset, view *clusterview.View) {
+				if err := client.Tracker().Add(volumeObjects("r0", lost, nil)[2]); err != nil {
+					t.Fatal(err)
+				}
+				for len(view.Attachments("pv-r0")) == 0 {
+					time.Sleep(time.Millisecond)
+				}
+			}},
+			{after: 2 * retryMax, want: []string{"delete pods db/pod-r0", "delete volumeattachments csi-r0"}},
+		},
+	}, {
 		name:      "a failed taint does not stop the pods",
 		objects:   append([]runtime.Object{testNode(here, true), testNode(lost, false)}, volumeObjects("r0", lost, nil)...),
 		resources: fixedResources{survivorOf("r0")},
@@ -412,6 +435,10 @@ func TestControllerActs(t *testing.T) {
 			client.ClearActions()
 			var all []clienttesting.Action
 			for i, run := range tc.runs {
+				if run.before != nil {
+					run.before(t, client, view)
+					client.ClearActions()
+				}
 				c.evaluate(ctx, start.Add(run.after))
 				actions := client.Actions()
 				client.ClearActions()

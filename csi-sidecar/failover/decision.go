@@ -90,6 +90,14 @@ func (d *Decision) wakeAt(t time.Time) {
 	}
 }
 
+// maxSignLead is how much earlier than DRBD's detection another sign of a
+// loss may have begun and still count as its start: DRBD notices a crash
+// within its ping-int, ping-timeout and timeout (16.5 s at the defaults).
+// A peer that has been NotReady or silent for long while DRBD stayed
+// connected is something else, and a short DRBD blip then waits the whole
+// timeout as any other.
+const maxSignLead = 30 * time.Second
+
 // lostLongEnough remembers that key is lost, since when DRBD first showed
 // it lost, and reports whether the loss has lasted the timeout; if not, it
 // asks to be woken when it will have. The loss counts from gone, the first
@@ -102,7 +110,7 @@ func (d *Decision) lostLongEnough(in *Input, key Key, gone time.Time) bool {
 		since = in.Now
 	}
 	d.Lost[key] = since
-	if !gone.IsZero() && gone.Before(since) {
+	if !gone.IsZero() && gone.Before(since) && !gone.Before(since.Add(-maxSignLead)) {
 		since = gone
 	}
 	if due := since.Add(in.Timeout); in.Now.Before(due) {

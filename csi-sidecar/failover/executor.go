@@ -185,8 +185,9 @@ func (e *Executor) ReleaseVolumes(ctx context.Context, node string, handles []st
 
 // releaseBackoff spreads the retries of survivors that release volumes of
 // the same lost node at once: each leads some of its resources, and all
-// write the one node status. Full jitter keeps them from colliding again
-// in step, and more steps than client-go's default outlast a room's worth.
+// write the one node status. Jitter (each wait between d and 2d) keeps
+// them from colliding again in step, and more tries than client-go's
+// default (eight before the cap ends them) outlast a room's worth.
 var releaseBackoff = wait.Backoff{Steps: 10, Duration: 10 * time.Millisecond, Factor: 2, Jitter: 1, Cap: 2 * time.Second}
 
 // UniqueVolumeName is how the kubelet and the attach-detach controller name

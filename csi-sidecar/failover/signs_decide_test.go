@@ -49,6 +49,11 @@ func TestDecideTimeoutFromTheFirstSign(t *testing.T) {
 		peer: failover.NodeState{Ready: true, Report: alive, AliveUntil: detected.Add(3 * time.Second)},
 		wake: detected.Add(timeout),
 	}, {
+		name: "a sign from long before DRBD lost the peer is something else: the full timeout",
+		now:  detected,
+		peer: failover.NodeState{Ready: false, Report: alive, GoneSince: detected.Add(-time.Hour)},
+		wake: detected.Add(timeout),
+	}, {
 		name: "silence without the time it began: the timeout runs from DRBD's detection",
 		now:  detected,
 		peer: failover.NodeState{Ready: true, Report: alive, Silent: true},

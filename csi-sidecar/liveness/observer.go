@@ -77,9 +77,10 @@ func (o *Observer) Check(ctx context.Context, node string, now time.Time) (Verdi
 	return judge(o.seen.See(node, renewTime, now, duration), renewTime, duration, now), nil
 }
 
-// checkCached judges node's Lease from the watch's cache. While the watch
-// does not bring this node's own renewals, nobody's silence proves
-// anything.
+// checkCached judges node's Lease from the watch's cache. A peer counts as
+// silent only once the watch brought one of this node's own renewals made
+// after the peer's should have come: a watch that hangs brings nobody's
+// renewals, and that must not pass for anybody's silence.
 func (o *Observer) checkCached(node string, now time.Time) Verdict {
 	l, err := o.lister.Leases(o.namespace).Get(LeaseName(node))
 	if err != nil {
@@ -90,7 +91,7 @@ func (o *Observer) checkCached(node string, now time.Time) Verdict {
 		return Verdict{}
 	}
 	until := o.seen.See(node, renewTime, now, duration)
-	if !now.Before(until) && !o.watchDelivers(now) {
+	if !now.Before(until) && !o.watchDeliveredAfter(until) {
 		return Verdict{}
 	}
 	return judge(until, renewTime, duration, now)

@@ -84,10 +84,12 @@ func usable(l *coordinationv1.Lease, node string) (time.Duration, time.Time, boo
 	return time.Duration(*s.LeaseDurationSeconds) * time.Second, s.RenewTime.Time, true
 }
 
-// watchDelivers reports whether the watch brought this node's own latest
-// renewal in time: a watch that hangs on a dead connection brings no
-// renewal of anyone, which must not pass for everyone's silence.
-func (o *Observer) watchDelivers(now time.Time) bool {
+// watchDeliveredAfter reports whether the watch brought a renewal of this
+// node's own Lease written at or after t, by this node's clock. A watch
+// delivers in order, so every renewal of a peer written before that one has
+// arrived too: a peer that shows none since t went silent, rather than the
+// watch stalling between its renewal and ours.
+func (o *Observer) watchDeliveredAfter(t time.Time) bool {
 	if !o.informer.HasSynced() {
 		return false
 	}
@@ -95,9 +97,6 @@ func (o *Observer) watchDelivers(now time.Time) bool {
 	if err != nil {
 		return false
 	}
-	d, renew, ok := usable(l, o.self)
-	if !ok {
-		return false
-	}
-	return now.Before(o.seen.See(o.self, renew, now, d))
+	_, renew, ok := usable(l, o.self)
+	return ok && !renew.Before(t)
 }
