@@ -62,7 +62,8 @@ func New() *Metrics {
 			Name: "linstor_ha_api_errors_total", Help: "Failed Kubernetes API requests by operation.",
 		}, []string{"operation"}),
 	}
+	hookClientMetrics()
 	m.Registry.MustRegister(m.Actions, m.Refusals, m.DetectionToAction, m.Resources, m.LostPeerReplicas, m.ParseErrors, m.DrbdsetupRestarts, m.APIErrors,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		apiRequests, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -32,6 +32,10 @@ func roomLoss(ctx context.Context, f failoverFlags) error {
 	}
 	lostRoom := []string{"node-a1", "node-a2", "node-a3"}
 	logf("%d StatefulSet pods run in room-a; crashing %v", len(vols), lostRoom)
+	requestsBefore, err := c.SidecarCounters(ctx, apiRequestsMetric)
+	if err != nil {
+		return err
+	}
 	crashed := time.Now()
 	for _, n := range lostRoom {
 		if err := c.CrashNode(n); err != nil {
@@ -51,11 +55,32 @@ func roomLoss(ctx context.Context, f failoverFlags) error {
 		return fmt.Errorf("%d of %d pods run again in room-b: %w", running, len(vols), err)
 	}
 	allRunning := time.Since(detected)
+	requestsAfter, err := c.SidecarCounters(ctx, apiRequestsMetric)
+	if err != nil {
+		return err
+	}
+	requests := survivorsGrowth(requestsBefore, requestsAfter)
 	fmt.Printf("room loss (kube-controller-manager --kube-api-qps=%s, external-attacher --kube-api-qps=50): ", qpsFlag(f.roomKCMQPS))
 	fmt.Printf("DRBD noticed +%.1fs after the crash; all %d pods Running in room-b with their volumes attached %.1fs after detection (+%.1fs after the crash)\n",
 		detected.Sub(crashed).Seconds(), len(vols), allRunning.Seconds(), time.Since(crashed).Seconds())
 	fmt.Printf("room_failover_seconds all_running=%.1f pods=%d\n", allRunning.Seconds(), len(vols))
+	fmt.Printf("api_requests_per_pod=%.1f requests=%.0f pods=%d sidecars=%d\n",
+		requests/float64(len(vols)), requests, len(vols), len(requestsAfter))
 	return nil
+}
+
+// apiRequestsMetric is client-go's request counter, which the sidecar
+// serves.
+const apiRequestsMetric = "rest_client_requests_total"
+
+// survivorsGrowth sums how much each counter of after grew since before;
+// the sidecars that are gone by after made no requests since.
+func survivorsGrowth(before, after map[string]float64) float64 {
+	var sum float64
+	for node, v := range after {
+		sum += v - before[node]
+	}
+	return sum
 }
 
 // qpsFlag renders a rate limit, 0 being the component's default.
