@@ -86,43 +86,13 @@ func TestFailOverAtDetectionNotOnALinkFlap(t *testing.T) {
 	vol, first := statefulPodOn(t, c, "db", "pg", "node-a1", "")
 	watchWriters(t, c, vol.Resource())
 
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var deletions, taints int
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		_ = wait.PollUntilContextCancel(ctx, 50*time.Millisecond, true, func(ctx context.Context) (bool, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			if pod, err := getPod(ctx, c, "db", "pg-0"); err == nil && (pod.UID != first.UID || pod.DeletionTimestamp != nil) {
-				deletions++
-			}
-			for _, n := range c.Nodes() {
-				if tainted, err := lostQuorumTainted(ctx, c, n.Spec.Name); err == nil && tainted {
-					taints++
-				}
-			}
-			return false, nil
-		})
-	}()
-	for i := 0; i < 10; i++ {
-		if err := c.SplitReplication([]string{"node-a1"}, allBut(c, "node-a1")); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(timeout * 8 / 10)
-		if err := c.HealReplication(); err != nil {
-			t.Fatal(err)
-		}
-		waitFor(t, 30*time.Second, "the replicas to reconnect", func(context.Context) (bool, error) {
-			v, ok := c.DRBD.View("node-b1", vol.Resource())
-			p := v.Connection("node-a1")
-			return ok && p != nil && p.Connected(), nil
-		})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	res, err := c.LinkFlaps(ctx, "node-a1", "node-b1", vol.Resource(), "db", "pg-0", first.UID, 10, timeout*8/10)
+	if err != nil {
+		t.Fatal(err)
 	}
-	cancel()
-	wg.Wait()
+	deletions, taints := res.Deletions, res.Taints
 	t.Logf("flap_trials=10 deletions=%d taints=%d", deletions, taints)
 	if deletions != 0 || taints != 0 {
 		t.Errorf("ten link flaps shorter than the timeout: %d polls saw pg-0 deleted, %d saw a node tainted; want none", deletions, taints)

@@ -31,13 +31,20 @@ type failoverFlags struct {
 }
 
 // tunedDRBD is what an operator can set through LINSTOR's DRBD options
-// (DrbdOptions/Net/ping-int 1, DrbdOptions/Net/ping-timeout 5, in tenths
-// of a second): a lost peer is noticed after 1.5 s instead of 10.5 s.
+// (DrbdOptions/Net/ping-int 1, DrbdOptions/Net/ping-timeout 5 and
+// DrbdOptions/Net/timeout 9, the last two in tenths of a second; DRBD wants
+// timeout below ping-int): an idle connection notices a lost peer after
+// 1.5 s instead of 10.5 s, one under I/O after 0.9 s instead of 6 s.
 func tunedDRBD() *drbdsim.Delays {
 	d := drbdsim.DefaultDelays()
-	d.PingInt, d.PingTimeout = time.Second, 500*time.Millisecond
+	d.PingInt, d.PingTimeout, d.Timeout = time.Second, 500*time.Millisecond, 900*time.Millisecond
 	return &d
 }
+
+// tunedTimeout is the fail-over timeout that goes with tunedDRBD unless
+// --fail-over-timeout says otherwise: an operator who has DRBD notice a
+// lost peer within 1.5 s rides out blips of about as long, not 5 s.
+const tunedTimeout = time.Second
 
 // runBenchFailover measures linstor-ha's fail-over on the local cluster, all
 // three parts deployed as the manifests deploy them and DRBD's default
@@ -54,7 +61,7 @@ func runBenchFailover(ctx context.Context, args []string) error {
 	fs.StringVar(&f.scheduler, "scheduler", "", "a built cmd/scheduler binary (required)")
 	fs.StringVar(&f.webhook, "webhook", "", "a built cmd/webhook binary (required)")
 	fs.IntVar(&f.roomKCMQPS, "room-controller-manager-qps", 100, "kube-controller-manager's --kube-api-qps in the room scenario (0: its default of 20); its attach-detach controller makes several calls per moved volume")
-	fs.StringVar(&f.drbd, "drbd", "default", "DRBD's network timings: default (ping-int 10 s, ping-timeout 0.5 s) or tuned (ping-int 1 s, ping-timeout 0.5 s)")
+	fs.StringVar(&f.drbd, "drbd", "default", "DRBD's network timings: default (ping-int 10 s, ping-timeout 0.5 s, timeout 6 s) or tuned (ping-int 1 s, ping-timeout 0.5 s, timeout 0.9 s, and a fail-over timeout of 1 s unless --fail-over-timeout is given)")
 	fs.BoolVar(&f.keepDir, "keep-dir", false, "keep each cluster's directory (logs) and print where it is")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -62,13 +69,16 @@ func runBenchFailover(ctx context.Context, args []string) error {
 	if f.drbd != "default" && f.drbd != "tuned" {
 		return fmt.Errorf("--drbd=%q: want default or tuned", f.drbd)
 	}
+	if f.drbd == "tuned" && !flagSet(fs, "fail-over-timeout") {
+		f.timeout = tunedTimeout
+	}
 	if f.sidecar == "" || f.scheduler == "" || f.webhook == "" {
 		return errors.New("bench-failover needs --sidecar, --scheduler and --webhook")
 	}
 	if f.trials < 1 {
 		return errors.New("--trials must be at least 1")
 	}
-	crash, err := nodeCrashTrials(ctx, f)
+	crash, flaps, err := nodeCrashTrials(ctx, f)
 	if err != nil {
 		return err
 	}
@@ -94,7 +104,15 @@ func runBenchFailover(ctx context.Context, args []string) error {
 	fmt.Printf("failover_seconds p50=%.1f p90=%.1f max=%.1f detection_p50=%.1f timeout=%.1f stock_p50=%s trials=%d drbd=%s\n",
 		percentile(total, 50), percentile(total, 90), slices.Max(total), percentile(detection, 50),
 		f.timeout.Seconds(), stock, len(total), f.drbd)
+	fmt.Printf("flap_trials=%d deletions=%d taints=%d\n", flaps.Flaps, flaps.Deletions, flaps.Taints)
 	return nil
+}
+
+// flagSet reports whether the command line gave the flag name.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // logf prints progress with the time of day to stderr, keeping stdout for
@@ -152,17 +170,19 @@ func started(f failoverFlags, c *cluster.Cluster) {
 
 // nodeCrashTrials crashes the node under pg-0 again and again on one
 // cluster, restarting it and waiting for DRBD and the taints to heal before
-// the next trial.
-func nodeCrashTrials(ctx context.Context, f failoverFlags) (trials, error) {
+// the next trial. Then it flaps the replication link of pg-0's node ten
+// times, each for 0.8 times the timeout: that must move nothing.
+func nodeCrashTrials(ctx context.Context, f failoverFlags) (trials, cluster.FlapResult, error) {
+	var flaps cluster.FlapResult
 	c, err := cluster.Start(ctx, withComponents(f, cluster.Options{}))
 	if err != nil {
-		return nil, err
+		return nil, flaps, err
 	}
 	defer c.Stop()
 	started(f, c)
 	vol, current, err := statefulPod(ctx, c)
 	if err != nil {
-		return nil, err
+		return nil, flaps, err
 	}
 	var out trials
 	for i := 1; i <= f.trials; i++ {
@@ -170,32 +190,34 @@ func nodeCrashTrials(ctx context.Context, f failoverFlags) (trials, error) {
 		survivor := otherDiskful(vol, node)
 		crashed := time.Now()
 		if err := c.CrashNode(node); err != nil {
-			return nil, err
+			return nil, flaps, err
 		}
 		detected, err := waitDetected(ctx, c, survivor, node, vol.Resource())
 		if err != nil {
-			return nil, fmt.Errorf("trial %d: %w", i, err)
+			return nil, flaps, fmt.Errorf("trial %d: %w", i, err)
 		}
 		detectedAfter := detected.Sub(crashed)
 		rctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 		next, err := c.WaitRunningAttached(rctx, vol.Namespace, "pg-0", vol.Resource(), current.UID)
 		cancel()
 		if err != nil {
-			return nil, fmt.Errorf("trial %d: no replacement for pg-0 after crashing %s: %w", i, node, err)
+			return nil, flaps, fmt.Errorf("trial %d: no replacement for pg-0 after crashing %s: %w", i, node, err)
 		}
 		t := trial{detected: detectedAfter, running: time.Since(crashed)}
 		out = append(out, t)
 		fmt.Printf("trial %2d: crash %s; DRBD on %s noticed +%.1fs; replacement Running on %s with its volume attached +%.1fs (%.1fs after detection)\n",
 			i, node, survivor, t.detected.Seconds(), next.Node, t.running.Seconds(), (t.running - t.detected).Seconds())
 		if err := c.RestartNode(ctx, node); err != nil {
-			return nil, err
+			return nil, flaps, err
 		}
 		if err := waitHealed(ctx, c, vol); err != nil {
-			return nil, fmt.Errorf("trial %d: %w", i, err)
+			return nil, flaps, fmt.Errorf("trial %d: %w", i, err)
 		}
 		current = next
 	}
-	return out, nil
+	logf("flapping the replication link of %s ten times for %v each", current.Node, f.timeout*8/10)
+	flaps, err = c.LinkFlaps(ctx, current.Node, otherDiskful(vol, current.Node), vol.Resource(), vol.Namespace, "pg-0", current.UID, 10, f.timeout*8/10)
+	return out, flaps, err
 }
 
 // otherDiskful is the volume's diskful node other than node.
