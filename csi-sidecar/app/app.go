@@ -130,7 +130,8 @@ func Run(ctx context.Context, o *Options, zone string) error {
 	}
 	ctrl = failover.NewController(failover.ControllerOptions{
 		Node: o.NodeName, Timeout: o.FailOverTimeout, Hysteresis: o.UntaintAfter,
-		ReportStaleAfter: o.ReportStaleAfter, EvidenceGrace: o.LivenessDuration, DryRun: o.DryRun, PeerNode: o.PeerNode, Liveness: observer,
+		ReportStaleAfter: o.ReportStaleAfter, EvidenceGrace: o.LivenessDuration, DryRun: o.DryRun,
+		Taints: failover.TaintKeys{LostQuorum: o.LostQuorumTaint, ForceIOError: o.ForceIOErrorTaint}, DisableNodeTaints: o.DisableNodeTaints, PeerNode: o.PeerNode, Liveness: observer,
 		ReadOptions: func(ctx context.Context) ([]drbdjson.ShowResource, error) {
 			return drbdsetup.Show(ctx, o.Drbdsetup, drbdsetup.DefaultCommandTimeout)
 		},

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/validation"
+
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/liveness"
 	"github.com/linstor-ha/linstor-ha/pkg/metadata"
 )
@@ -34,6 +36,11 @@ type Options struct {
 	LivenessInterval  time.Duration
 	LivenessDuration  time.Duration
 	DryRun            bool
+	// LostQuorumTaint and ForceIOErrorTaint are the keys of the NoSchedule
+	// taints the sidecar sets; DisableNodeTaints sets none.
+	LostQuorumTaint   string
+	ForceIOErrorTaint string
+	DisableNodeTaints bool
 	HTTPEndpoint      string
 	KubeAPIQPS        float64
 	KubeAPIBurst      int
@@ -80,6 +87,9 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", 50, "QPS towards the API server.")
 	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", 200, "Burst towards the API server.")
 	fs.Int64Var(&o.MemoryLimit, "memory-limit-bytes", 48<<20, "Soft memory limit of the Go runtime (GOMEMLIMIT overrides it; 0: none). The sidecar's live heap is small; the limit keeps garbage from growing its footprint on every node.")
+	fs.StringVar(&o.LostQuorumTaint, "lost-quorum-taint", metadata.TaintLostQuorum, "Key of the NoSchedule taint on a node that lost quorum for a volume in use or that a peer proved frozen; the default is tolerated by every Piraeus component.")
+	fs.StringVar(&o.ForceIOErrorTaint, "force-io-error-taint", metadata.TaintForceIOError, "Key of the NoSchedule taint on a node where a DRBD device in use fails its I/O (force-io-failures); the default is tolerated by every Piraeus component.")
+	fs.BoolVar(&o.DisableNodeTaints, "disable-node-taints", false, "Set no taint on any node; pods may then be scheduled back onto a node that lost quorum or fails I/O.")
 	fs.StringVar(&o.nodeNameMap, "node-name-map", "", "DRBD connection name to node name where they differ: conn=node,conn2=node2.")
 }
 
@@ -102,6 +112,20 @@ func (o *Options) Complete() error {
 		if err := liveness.CheckNodeName(o.NodeName); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if o.LostQuorumTaint == "" {
+		o.LostQuorumTaint = metadata.TaintLostQuorum
+	}
+	if o.ForceIOErrorTaint == "" {
+		o.ForceIOErrorTaint = metadata.TaintForceIOError
+	}
+	for _, t := range []struct{ flag, key string }{{"--lost-quorum-taint", o.LostQuorumTaint}, {"--force-io-error-taint", o.ForceIOErrorTaint}} {
+		if msgs := validation.IsQualifiedName(t.key); len(msgs) > 0 {
+			errs = append(errs, fmt.Errorf("%s=%q is not a taint key: %s", t.flag, t.key, strings.Join(msgs, "; ")))
+		}
+	}
+	if o.LostQuorumTaint == o.ForceIOErrorTaint {
+		errs = append(errs, fmt.Errorf("--lost-quorum-taint and --force-io-error-taint must differ, both are %q", o.LostQuorumTaint))
 	}
 	o.NodeNameMap = map[string]string{}
 	if o.nodeNameMap != "" {

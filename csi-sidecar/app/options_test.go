@@ -3,6 +3,7 @@ package app_test
 import (
 	"flag"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,6 +44,47 @@ func TestUntaintAfterAndItsDeprecatedName(t *testing.T) {
 			}
 			if got := len(o.Deprecations) > 0; got != tc.deprecated {
 				t.Errorf("Deprecations = %q, want some: %v", o.Deprecations, tc.deprecated)
+			}
+		})
+	}
+}
+
+// TestTaintKeys checks the taint flags: the keys Piraeus tolerates by
+// default, another valid key when asked, and a clear error for a key that
+// the API server would refuse.
+func TestTaintKeys(t *testing.T) {
+	for _, tc := range []struct {
+		name                string
+		args                []string
+		lostQuorum, ioError string
+		wantErr             string
+	}{
+		{name: "defaults", lostQuorum: "drbd.linbit.com/lost-quorum", ioError: "drbd.linbit.com/force-io-error"},
+		{name: "own key", args: []string{"--lost-quorum-taint=example.com/frozen"}, lostQuorum: "example.com/frozen", ioError: "drbd.linbit.com/force-io-error"},
+		{name: "not a key", args: []string{"--force-io-error-taint=bad key!"}, wantErr: `--force-io-error-taint="bad key!" is not a taint key`},
+		{name: "empty is the default", args: []string{"--lost-quorum-taint="}, lostQuorum: "drbd.linbit.com/lost-quorum", ioError: "drbd.linbit.com/force-io-error"},
+		{name: "the same twice", args: []string{"--lost-quorum-taint=a/b", "--force-io-error-taint=a/b"}, wantErr: "must differ"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var o app.Options
+			fs := flag.NewFlagSet("test", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			o.AddFlags(fs)
+			if err := fs.Parse(append([]string{"--node-name=a"}, tc.args...)); err != nil {
+				t.Fatal(err)
+			}
+			err := o.Complete()
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.LostQuorumTaint != tc.lostQuorum || o.ForceIOErrorTaint != tc.ioError {
+				t.Errorf("taints %q, %q; want %q, %q", o.LostQuorumTaint, o.ForceIOErrorTaint, tc.lostQuorum, tc.ioError)
 			}
 		})
 	}

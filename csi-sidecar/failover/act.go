@@ -127,5 +127,5 @@ func (c *Controller) runPerNode(ctx context.Context, batch []Action, lost map[Ke
 // actionKey identifies an action for the current need; a graceful deletion
 // that turns into a forced one is a new action.
 func actionKey(a Action) string {
-	return fmt.Sprintf("%s/%s/%s/%s/%s/%v", a.Kind, a.Resource, a.Node, podUID(a.Pod), a.Attachment, a.GraceZero)
+	return fmt.Sprintf("%s/%s/%s/%s/%s/%v/%s", a.Kind, a.Resource, a.Node, podUID(a.Pod), a.Attachment, a.GraceZero, a.Taint)
 }

@@ -27,6 +27,10 @@ type ControllerOptions struct {
 	// evidence that the peer cannot write before it is refused; the
 	// Lease duration covers a crashed peer's Lease running out.
 	EvidenceGrace time.Duration
+	// Taints are the keys of the taints to set, DefaultTaintKeys when
+	// zero; DisableNodeTaints sets none.
+	Taints            TaintKeys
+	DisableNodeTaints bool
 	// DryRun records what would be done and does nothing.
 	DryRun bool
 	// PeerNode maps a DRBD connection name to a node name.
@@ -75,6 +79,12 @@ type decisionMemory struct {
 // NewController returns a controller.
 func NewController(opts ControllerOptions, resources Resources, view *clusterview.View, reports report.Client,
 	executor *Executor, events record.EventRecorder, m *metrics.Metrics) *Controller {
+	switch {
+	case opts.DisableNodeTaints:
+		opts.Taints = TaintKeys{}
+	case opts.Taints == TaintKeys{}:
+		opts.Taints = DefaultTaintKeys()
+	}
 	return &Controller{
 		opts:     opts,
 		gatherer: newGatherer(opts, resources, view, reports, m),

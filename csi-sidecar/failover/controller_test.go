@@ -261,7 +261,7 @@ func TestControllerActs(t *testing.T) {
 				}
 				if u, ok := a.(clienttesting.UpdateAction); ok && a.GetSubresource() == "" && a.GetResource().Resource == "nodes" {
 					n := u.GetObject().(*corev1.Node)
-					if !slices.ContainsFunc(n.Spec.Taints, isLostQuorumTaint) {
+					if !slices.ContainsFunc(n.Spec.Taints, isNoScheduleTaint(metadata.TaintLostQuorum)) {
 						t.Errorf("node update without the taint: %v", n.Spec.Taints)
 					}
 				}

@@ -32,9 +32,23 @@ func Decide(in Input) Decision {
 		}
 		decidePeers(&in, v, &d)
 		decideOwnQuorum(&in, v, &d)
+		decideFailingIO(&in, v, &d)
 	}
 	decideUntaint(&in, &d)
+	decideIOErrorUntaint(&in, &d)
 	return d
+}
+
+// taint asks for the NoSchedule taint key on node, once per decision
+// whatever the number of resources, unless the node has it already or the
+// key is turned off.
+func (d *Decision) taint(key, node, resource, reason, message string, has bool) {
+	if key == "" || has || slices.ContainsFunc(d.Actions, func(a Action) bool {
+		return a.Kind == TaintNode && a.Node == node && a.Taint == key
+	}) {
+		return
+	}
+	d.act(Action{Kind: TaintNode, Taint: key, Resource: resource, Node: node, Reason: reason, Message: message})
 }
 
 // targetsOn returns the pods of v on node and its attachments there.
@@ -182,11 +196,8 @@ func kubeletGone(n NodeState) bool {
 func failOver(in *Input, v *Volume, peer, evidence string, pods []*Pod, vas []*Attachment, d *Decision) {
 	r := v.DRBD
 	node := in.Nodes[peer]
-	// One taint per node, whatever the number of its resources.
-	if !node.Tainted && !slices.ContainsFunc(d.Actions, func(a Action) bool { return a.Kind == TaintNode && a.Node == peer }) {
-		d.act(Action{Kind: TaintNode, Resource: r.Name, Node: peer, Reason: metadata.ReasonNodeTainted,
-			Message: fmt.Sprintf("DRBD on %s lost %s for resource %s, and %s", in.Node, peer, r.Name, evidence)})
-	}
+	d.taint(in.Taints.LostQuorum, peer, r.Name, metadata.ReasonNodeTainted,
+		fmt.Sprintf("DRBD on %s lost %s for resource %s, and %s", in.Node, peer, r.Name, evidence), node.Tainted)
 	deletedAll := true
 	for _, p := range pods {
 		switch {
@@ -224,8 +235,12 @@ func failOver(in *Input, v *Volume, peer, evidence string, pods []*Pod, vas []*A
 
 // decideOwnQuorum handles a volume in use here whose quorum this node lost
 // for longer than the timeout: taint the node, evict the volume's local
-// pods, and once they are gone and I/O is frozen, demote so that the node
-// can rejoin.
+// pods, and force the resource secondary as soon as every local pod is
+// terminating. With I/O suspended by lost quorum, the pods' processes sleep
+// in I/O that never completes: the kubelet's kill does not reach them, the
+// device cannot be unmounted, and the pods stay Terminating until quorum
+// comes back or DRBD fails their I/O, which `secondary --force` makes it do.
+// The same holds for a pod that a surviving peer deleted or anyone else.
 func decideOwnQuorum(in *Input, v *Volume, d *Decision) {
 	r := v.DRBD
 	if !in.Synced || !v.QuorumConfigured || r.HasQuorum() || len(r.Devices) == 0 {
@@ -240,40 +255,109 @@ func decideOwnQuorum(in *Input, v *Volume, d *Decision) {
 	if !d.lostLongEnough(in, Key{Resource: r.Name, Node: in.Node}, time.Time{}) {
 		return
 	}
-	if !in.Nodes[in.Node].Tainted && !slices.ContainsFunc(d.Actions, func(a Action) bool { return a.Kind == TaintNode && a.Node == in.Node }) {
-		d.act(Action{Kind: TaintNode, Resource: r.Name, Node: in.Node, Reason: metadata.ReasonQuorumLost,
-			Message: fmt.Sprintf("%s lost quorum for %s", in.Node, r.Name)})
-	}
-	remaining := 0
+	d.taint(in.Taints.LostQuorum, in.Node, r.Name, metadata.ReasonQuorumLost,
+		fmt.Sprintf("%s lost quorum for %s", in.Node, r.Name), in.Nodes[in.Node].Tainted)
+	staying := 0
 	for _, p := range local {
 		if p.Terminating {
-			remaining++
 			continue
 		}
+		staying++
 		switch {
 		case p.OptOut:
-			remaining++
-			d.refuse(Refusal{Resource: r.Name, Node: in.Node, Pod: p, Reason: RefusedOptOut, Message: "the pod opted out of fail-over"})
+			d.refuse(Refusal{Resource: r.Name, Node: in.Node, Pod: p, Reason: RefusedOptOut,
+				Message: fmt.Sprintf("the pod opted out of fail-over; its I/O on %s stays frozen until %s has quorum again", r.Name, in.Node)})
 		case !p.Controlled:
-			remaining++
-			d.refuse(Refusal{Resource: r.Name, Node: in.Node, Pod: p, Reason: RefusedNoController, Message: "no controller would replace the pod"})
+			d.refuse(Refusal{Resource: r.Name, Node: in.Node, Pod: p, Reason: RefusedNoController,
+				Message: fmt.Sprintf("no controller would replace the pod; its I/O on %s stays frozen until %s has quorum again, or delete it yourself", r.Name, in.Node)})
 		default:
-			remaining++
 			d.act(Action{Kind: EvictPod, Resource: r.Name, Node: in.Node, Pod: p, Reason: metadata.ReasonPodEvicted,
 				Message: fmt.Sprintf("%s lost quorum for %s: its I/O is frozen here", in.Node, r.Name)})
 		}
 	}
-	if remaining == 0 && r.Role == state.RolePrimary && r.IOSuspended() {
-		d.act(Action{Kind: Demote, Resource: r.Name, Node: in.Node, Reason: metadata.ReasonResourceDemoted,
-			Message: fmt.Sprintf("no pod uses %s here any more: demoting it so that %s can rejoin", r.Name, in.Node)})
+	// A pod left running keeps its frozen I/O: forcing would fail it.
+	if staying > 0 || r.Role != state.RolePrimary || !suspendedForQuorum(r) {
+		return
 	}
+	msg := fmt.Sprintf("no pod uses %s here any more: forcing it secondary so that %s can rejoin", r.Name, in.Node)
+	if len(local) > 0 {
+		msg = fmt.Sprintf("the pods of %s here are terminating but their I/O is frozen by lost quorum: forcing it secondary so that their I/O fails, they exit and the volume can move", r.Name)
+	}
+	d.act(Action{Kind: Demote, Resource: r.Name, Node: in.Node, Reason: metadata.ReasonResourceDemoted, Message: msg})
+}
+
+// suspendedForQuorum reports whether r's I/O is held because it lost
+// quorum (on-no-quorum suspend-io), and not for another reason that
+// forcing it secondary would not be the answer to.
+func suspendedForQuorum(r *state.Resource) bool {
+	return slices.Contains(r.SuspendedReasons(), state.SuspendedQuorum)
+}
+
+// decideFailingIO handles a resource that fails every I/O here
+// (force-io-failures: after a forced secondary, by this sidecar, DRBD's
+// on-suspended-primary-outdated or an operator): its local pods see I/O
+// errors and can do nothing useful, so the node is tainted and they are
+// evicted to restart where the data is good.
+func decideFailingIO(in *Input, v *Volume, d *Decision) {
+	r := v.DRBD
+	if !in.Synced || !r.ForceIOFailures {
+		return
+	}
+	local, _ := targetsOn(v, in.Node)
+	var running []*Pod
+	for _, p := range local {
+		if !p.Terminating {
+			running = append(running, p)
+		}
+	}
+	if len(running) == 0 {
+		return
+	}
+	d.taint(in.Taints.ForceIOError, in.Node, r.Name, metadata.ReasonNodeTainted,
+		fmt.Sprintf("DRBD fails every I/O of %s on %s (force-io-failures)", r.Name, in.Node), in.Nodes[in.Node].IOErrorTainted)
+	for _, p := range running {
+		if d.evicting(p) {
+			continue
+		}
+		switch {
+		case p.OptOut:
+			d.refuse(Refusal{Resource: r.Name, Node: in.Node, Pod: p, Reason: RefusedOptOut,
+				Message: fmt.Sprintf("the pod sees I/O errors on %s (DRBD force-io-failures) and opted out of fail-over: delete it to restart it elsewhere", r.Name)})
+		case !p.Controlled:
+			d.refuse(Refusal{Resource: r.Name, Node: in.Node, Pod: p, Reason: RefusedNoController,
+				Message: fmt.Sprintf("the pod sees I/O errors on %s (DRBD force-io-failures) and no controller would replace it: delete and recreate it yourself", r.Name)})
+		default:
+			d.act(Action{Kind: EvictPod, Resource: r.Name, Node: in.Node, Pod: p, Reason: metadata.ReasonPodEvicted,
+				Message: fmt.Sprintf("DRBD fails every I/O of %s on %s (force-io-failures): evicted so that it restarts where the data is good", r.Name, in.Node)})
+		}
+	}
+}
+
+// evicting reports whether the decision evicts p already.
+func (d *Decision) evicting(p *Pod) bool {
+	return slices.ContainsFunc(d.Actions, func(a Action) bool { return a.Kind == EvictPod && a.Pod != nil && a.Pod.UID == p.UID })
+}
+
+// decideIOErrorUntaint removes this node's force-io-error taint once no
+// resource here fails its I/O any more.
+func decideIOErrorUntaint(in *Input, d *Decision) {
+	if !in.Synced || in.Taints.ForceIOError == "" || !in.Nodes[in.Node].IOErrorTainted {
+		return
+	}
+	for i := range in.Volumes {
+		if r := in.Volumes[i].DRBD; r != nil && r.ForceIOFailures {
+			return
+		}
+	}
+	d.act(Action{Kind: UntaintNode, Taint: in.Taints.ForceIOError, Node: in.Node, Reason: metadata.ReasonNodeUntainted,
+		Message: fmt.Sprintf("no DRBD device fails its I/O on %s any more", in.Node)})
 }
 
 // decideUntaint removes this node's taint once every resource with quorum
 // configured has had quorum here for the hysteresis, so that a flapping
 // link does not flap the taint.
 func decideUntaint(in *Input, d *Decision) {
-	if !in.Synced || !in.Nodes[in.Node].Tainted {
+	if !in.Synced || in.Taints.LostQuorum == "" || !in.Nodes[in.Node].Tainted {
 		return
 	}
 	for i := range in.Volumes {
@@ -291,6 +375,6 @@ func decideUntaint(in *Input, d *Decision) {
 		d.wakeAt(due)
 		return
 	}
-	d.act(Action{Kind: UntaintNode, Node: in.Node, Reason: metadata.ReasonNodeUntainted,
+	d.act(Action{Kind: UntaintNode, Taint: in.Taints.LostQuorum, Node: in.Node, Reason: metadata.ReasonNodeUntainted,
 		Message: fmt.Sprintf("%s has quorum for every resource again", in.Node)})
 }

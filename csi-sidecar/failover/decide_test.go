@@ -9,6 +9,7 @@ import (
 
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/failover"
 	"github.com/linstor-ha/linstor-ha/pkg/drbd/state"
+	"github.com/linstor-ha/linstor-ha/pkg/metadata"
 )
 
 var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
@@ -49,7 +50,7 @@ func volume(r *state.Resource, pods []failover.Pod, vas []failover.Attachment) f
 
 func input(now time.Time, lost time.Time, nodes map[string]failover.NodeState, vols ...failover.Volume) failover.Input {
 	in := failover.Input{
-		Now: now, Node: "node-b", Synced: true, Timeout: timeout, Hysteresis: 2 * time.Second,
+		Now: now, Node: "node-b", Synced: true, Timeout: timeout, Hysteresis: 2 * time.Second, Taints: failover.DefaultTaintKeys(),
 		Volumes: vols, Nodes: nodes, PeerNode: func(c string) string { return c },
 		LostSince: map[failover.Key]time.Time{},
 	}
@@ -69,6 +70,9 @@ func summary(d failover.Decision) []string {
 	var out []string
 	for _, a := range d.Actions {
 		s := string(a.Kind) + " " + a.Node
+		if a.Taint == metadata.TaintForceIOError {
+			s += " io-error"
+		}
 		if a.Pod != nil {
 			s += " " + a.Pod.Name
 		}
@@ -342,8 +346,30 @@ func TestDecideOwnQuorumLost(t *testing.T) {
 			nil},
 		{"in use without quorum: taint self, evict", lostLong(input(t0, time.Time{}, me(false), volume(frozen, []failover.Pod{local}, nil))),
 			[]string{"TaintNode node-b", "EvictPod node-b pg-0"}},
-		{"pod terminating: wait, no demotion yet", lostLong(input(t0, time.Time{}, me(true), volume(frozen, []failover.Pod{func() failover.Pod { p := local; p.Terminating = true; return p }()}, nil))),
+		// Its processes sleep in frozen I/O: only failing it lets them exit.
+		{"pod terminating, I/O frozen: force secondary at once", lostLong(input(t0, time.Time{}, me(true), volume(frozen, []failover.Pod{terminating(local)}, nil))),
+			[]string{"Demote node-b"}},
+		{"pod terminating before the timeout: wait", input(t0, time.Time{}, me(false), volume(frozen, []failover.Pod{terminating(local)}, nil)),
 			nil},
+		{"pod terminating, I/O suspended by the user: no force", lostLong(input(t0, time.Time{}, me(true), volume(drbd(state.RolePrimary, false, false, state.ConnConnecting, "user"), []failover.Pod{terminating(local)}, nil))),
+			nil},
+		{"pod terminating next to an opted-out one: keep its I/O frozen", lostLong(input(t0, time.Time{}, me(true), volume(frozen, []failover.Pod{terminating(local), func() failover.Pod {
+			p := local
+			p.Name, p.UID, p.OptOut = "pg-keep", "uid-keep", true
+			return p
+		}()}, nil))),
+			[]string{"refuse OptedOut node-b pg-keep"}},
+		{"already forced secondary: nothing more", lostLong(input(t0, time.Time{}, me(true), volume(func() *state.Resource {
+			r := drbd(state.RoleSecondary, false, false, state.ConnConnecting, "")
+			r.ForceIOFailures = true
+			return r
+		}(), []failover.Pod{terminating(local)}, nil))),
+			nil},
+		{"node taints turned off: evict without taint", func() failover.Input {
+			in := lostLong(input(t0, time.Time{}, me(false), volume(frozen, []failover.Pod{local}, nil)))
+			in.Taints = failover.TaintKeys{}
+			return in
+		}(), []string{"EvictPod node-b pg-0"}},
 		{"pods gone, I/O frozen: demote", lostLong(input(t0, time.Time{}, me(true), volume(frozen, nil, nil))),
 			[]string{"Demote node-b"}},
 		{"opted out: refuse, keep Primary", lostLong(input(t0, time.Time{}, me(true), volume(frozen, []failover.Pod{func() failover.Pod { p := local; p.OptOut = true; return p }()}, nil))),
@@ -355,6 +381,66 @@ func TestDecideOwnQuorumLost(t *testing.T) {
 			v.QuorumConfigured = false
 			return v
 		}()), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := summary(failover.Decide(tt.in)); !slices.Equal(got, tt.want) {
+				t.Errorf("decision %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// terminating returns p with a deletion timestamp.
+func terminating(p failover.Pod) failover.Pod {
+	p.Terminating = true
+	return p
+}
+
+// TestDecideFailingIO checks a device that fails every I/O here
+// (force-io-failures): its running local pods are evicted behind the
+// force-io-error taint, unless they opted out or nothing would replace
+// them, and the taint goes once no device fails I/O.
+func TestDecideFailingIO(t *testing.T) {
+	failing := func(quorum bool) *state.Resource {
+		r := drbd(state.RoleSecondary, quorum, false, state.ConnConnected, "")
+		r.ForceIOFailures = true
+		return r
+	}
+	local := appPod
+	local.Node = "node-b"
+	me := func(ioTainted bool) map[string]failover.NodeState {
+		return map[string]failover.NodeState{"node-b": {Ready: true, IOErrorTainted: ioTainted}}
+	}
+	tests := []struct {
+		name string
+		in   failover.Input
+		want []string
+	}{
+		{"running pod: taint, evict at once", input(t0, time.Time{}, me(false), volume(failing(true), []failover.Pod{local}, nil)),
+			[]string{"TaintNode node-b io-error", "EvictPod node-b pg-0"}},
+		{"taint already there: evict only", input(t0, time.Time{}, me(true), volume(failing(true), []failover.Pod{local}, nil)),
+			[]string{"EvictPod node-b pg-0"}},
+		{"pod terminating: nothing to do", input(t0, time.Time{}, me(true), volume(failing(true), []failover.Pod{terminating(local)}, nil)),
+			nil},
+		{"opted out: refused, the node still tainted", input(t0, time.Time{}, me(false), volume(failing(true), []failover.Pod{func() failover.Pod { p := local; p.OptOut = true; return p }()}, nil)),
+			[]string{"TaintNode node-b io-error", "refuse OptedOut node-b pg-0"}},
+		{"bare pod: refused", input(t0, time.Time{}, me(false), volume(failing(true), []failover.Pod{func() failover.Pod { p := local; p.Controlled = false; return p }()}, nil)),
+			[]string{"TaintNode node-b io-error", "refuse NoController node-b pg-0"}},
+		{"no local pod: no taint", input(t0, time.Time{}, me(false), volume(failing(true), nil, nil)),
+			nil},
+		{"device healthy again: untaint", input(t0, time.Time{}, me(true), volume(survivor, nil, nil)),
+			[]string{"UntaintNode node-b io-error"}},
+		{"without quorum past the timeout too: one eviction", func() failover.Input {
+			in := input(t0.Add(timeout), time.Time{}, map[string]failover.NodeState{"node-b": {Ready: true, Tainted: true}}, volume(failing(false), []failover.Pod{local}, nil))
+			in.LostSince[failover.Key{Resource: "r0", Node: "node-b"}] = t0
+			return in
+		}(), []string{"EvictPod node-b pg-0", "TaintNode node-b io-error"}},
+		{"not synced: nothing", func() failover.Input {
+			in := input(t0, time.Time{}, me(false), volume(failing(true), []failover.Pod{local}, nil))
+			in.Synced = false
+			return in
+		}(), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

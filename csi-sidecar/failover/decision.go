@@ -9,9 +9,9 @@ type ActionKind string
 
 // The actions.
 const (
-	// TaintNode puts the lost-quorum NoSchedule taint on Node.
+	// TaintNode puts the NoSchedule taint Taint on Node.
 	TaintNode ActionKind = "TaintNode"
-	// UntaintNode removes it.
+	// UntaintNode removes the taint Taint from Node.
 	UntaintNode ActionKind = "UntaintNode"
 	// DeletePod deletes Pod with a UID precondition; GraceZero forces it
 	// when no kubelet can confirm the deletion.
@@ -33,8 +33,10 @@ const (
 
 // Action is one thing to do, with the reason and message of its Event.
 type Action struct {
-	Kind       ActionKind
-	Resource   string
+	Kind     ActionKind
+	Resource string
+	// Taint is the key of a TaintNode or UntaintNode.
+	Taint      string
 	Node       string
 	Pod        *Pod
 	Attachment string

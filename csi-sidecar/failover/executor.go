@@ -44,9 +44,9 @@ func (e *Executor) Do(ctx context.Context, a Action) error {
 	var err error
 	switch a.Kind {
 	case TaintNode:
-		err = e.setTaint(ctx, a.Node, true)
+		err = e.setTaint(ctx, a.Node, a.Taint, true)
 	case UntaintNode:
-		err = e.setTaint(ctx, a.Node, false)
+		err = e.setTaint(ctx, a.Node, a.Taint, false)
 	case DeletePod:
 		err = e.deletePod(ctx, a.Pod, a.GraceZero)
 	case EvictPod:
@@ -68,30 +68,37 @@ func (e *Executor) Do(ctx context.Context, a Action) error {
 	return err
 }
 
-// setTaint adds or removes the lost-quorum NoSchedule taint.
-func (e *Executor) setTaint(ctx context.Context, node string, on bool) error {
+// setTaint adds or removes the NoSchedule taint key.
+func (e *Executor) setTaint(ctx context.Context, node, key string, on bool) error {
+	if key == "" {
+		return fmt.Errorf("no taint key to set on node %s", node)
+	}
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		n, err := e.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
 		if err != nil {
 			return err
 		}
-		has := slices.ContainsFunc(n.Spec.Taints, isLostQuorumTaint)
+		has := slices.ContainsFunc(n.Spec.Taints, isNoScheduleTaint(key))
 		if has == on {
 			return nil
 		}
 		if on {
 			now := metav1.Now()
-			n.Spec.Taints = append(n.Spec.Taints, corev1.Taint{Key: metadata.TaintLostQuorum, Effect: corev1.TaintEffectNoSchedule, TimeAdded: &now})
+			n.Spec.Taints = append(n.Spec.Taints, corev1.Taint{Key: key, Effect: corev1.TaintEffectNoSchedule, TimeAdded: &now})
 		} else {
-			n.Spec.Taints = slices.DeleteFunc(n.Spec.Taints, isLostQuorumTaint)
+			n.Spec.Taints = slices.DeleteFunc(n.Spec.Taints, isNoScheduleTaint(key))
 		}
 		_, err = e.Client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{})
 		return err
 	})
 }
 
-func isLostQuorumTaint(t corev1.Taint) bool {
-	return t.Key == metadata.TaintLostQuorum && t.Effect == corev1.TaintEffectNoSchedule
+// isNoScheduleTaint matches the NoSchedule taint key; no key matches
+// nothing.
+func isNoScheduleTaint(key string) func(corev1.Taint) bool {
+	return func(t corev1.Taint) bool {
+		return key != "" && t.Key == key && t.Effect == corev1.TaintEffectNoSchedule
+	}
 }
 
 // deletePod deletes exactly the pod that was decided on: the UID

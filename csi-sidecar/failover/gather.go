@@ -41,6 +41,7 @@ type gatherer struct {
 	peerNode            func(string) string
 	timeout, hysteresis time.Duration
 	evidenceGrace       time.Duration
+	taints              TaintKeys
 	reportStaleAfter    time.Duration
 
 	resources   Resources
@@ -70,7 +71,7 @@ type gatherer struct {
 
 func newGatherer(opts ControllerOptions, resources Resources, view *clusterview.View, reports report.Client, m *metrics.Metrics) *gatherer {
 	return &gatherer{
-		node: opts.Node, peerNode: opts.PeerNode, timeout: opts.Timeout, hysteresis: opts.Hysteresis, evidenceGrace: opts.EvidenceGrace, reportStaleAfter: opts.ReportStaleAfter,
+		node: opts.Node, peerNode: opts.PeerNode, timeout: opts.Timeout, hysteresis: opts.Hysteresis, evidenceGrace: opts.EvidenceGrace, reportStaleAfter: opts.ReportStaleAfter, taints: opts.Taints,
 		resources: resources, view: view, reports: reports, liveness: opts.Liveness, readOptions: opts.ReadOptions, metrics: m,
 		quorum: map[string]bool{}, established: map[string]bool{}, lossSeen: map[string]bool{}, notReadySince: map[string]time.Time{}, reportsSeen: liveness.NewSightings(),
 	}
@@ -87,7 +88,7 @@ func (g *gatherer) ForgetOptions() { g.optionsStale.Store(true) }
 func (g *gatherer) gather(ctx context.Context, now time.Time, memory decisionMemory) Input {
 	in := Input{
 		Now: now, Node: g.node, Synced: g.resources.Synced() && g.view.Synced(),
-		Timeout: g.timeout, Hysteresis: g.hysteresis, EvidenceGrace: g.evidenceGrace, PeerNode: g.peerNode, LostSince: memory.lostSince, HealthySince: memory.healthySince,
+		Timeout: g.timeout, Taints: g.taints, Hysteresis: g.hysteresis, EvidenceGrace: g.evidenceGrace, PeerNode: g.peerNode, LostSince: memory.lostSince, HealthySince: memory.healthySince,
 		Nodes: map[string]NodeState{},
 	}
 	if g.optionsStale.Swap(false) {
@@ -250,7 +251,11 @@ func (g *gatherer) nodeState(ctx context.Context, nodes map[string]NodeState, na
 	if n == nil {
 		return true
 	}
-	st := NodeState{Ready: nodeReady(n), Tainted: slices.ContainsFunc(n.Spec.Taints, isLostQuorumTaint)}
+	st := NodeState{
+		Ready:          nodeReady(n),
+		Tainted:        slices.ContainsFunc(n.Spec.Taints, isNoScheduleTaint(g.taints.LostQuorum)),
+		IOErrorTainted: slices.ContainsFunc(n.Spec.Taints, isNoScheduleTaint(g.taints.ForceIOError)),
+	}
 	if !st.Ready {
 		// By this node's clock, as every other sign: the condition's
 		// transition time is the node lifecycle controller's.

@@ -56,6 +56,9 @@ func (r *recorder) outcome(ctx context.Context, a Action, err error, lost map[Ke
 // actionKeys are the log keys that name what an action touches.
 func actionKeys(a Action) []any {
 	kv := []any{"action", a.Kind, "node", a.Node, "resource", a.Resource}
+	if a.Taint != "" {
+		kv = append(kv, "taint", a.Taint)
+	}
 	if a.Pod != nil {
 		kv = append(kv, "pod", klog.KRef(a.Pod.Namespace, a.Pod.Name))
 	}

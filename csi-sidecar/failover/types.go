@@ -6,6 +6,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/linstor-ha/linstor-ha/pkg/drbd/state"
+	"github.com/linstor-ha/linstor-ha/pkg/metadata"
 )
 
 // Volume is one DRBD resource of this node and what Kubernetes runs on it.
@@ -59,6 +60,9 @@ type NodeState struct {
 	Ready bool
 	// Tainted is true when the node carries the lost-quorum taint.
 	Tainted bool
+	// IOErrorTainted is true when the node carries the force-io-error
+	// taint.
+	IOErrorTainted bool
 	// Report is the node's replica report, if it is fresh and synced.
 	Report *PeerReport
 	// Silent is true when the node's sidecar stopped renewing its
@@ -95,6 +99,8 @@ type Input struct {
 	Synced bool
 	// Timeout is how long a peer must stay lost before fail-over.
 	Timeout time.Duration
+	// Taints are the taint keys to set; an empty key sets no such taint.
+	Taints  TaintKeys
 	Volumes []Volume
 	Nodes   map[string]NodeState
 	// PeerNode maps a DRBD connection name to a Kubernetes node name.
@@ -112,6 +118,19 @@ type Input struct {
 	// LostSince holds when each lost peer was first seen lost (see Key);
 	// the controller keeps it and Decide reports which entries to keep.
 	LostSince map[Key]time.Time
+}
+
+// TaintKeys are the keys of the NoSchedule taints the sidecar sets.
+type TaintKeys struct {
+	// LostQuorum marks a node that lost quorum or was proven frozen.
+	LostQuorum string
+	// ForceIOError marks a node whose DRBD device in use fails its I/O.
+	ForceIOError string
+}
+
+// DefaultTaintKeys are the keys that the Piraeus components tolerate.
+func DefaultTaintKeys() TaintKeys {
+	return TaintKeys{LostQuorum: metadata.TaintLostQuorum, ForceIOError: metadata.TaintForceIOError}
 }
 
 // Key names a lost peer of a resource.

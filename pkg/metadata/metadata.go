@@ -60,11 +60,18 @@ func IgnoresFailOver(annotations map[string]string) bool {
 	return ok
 }
 
-// Taints the sidecar puts on nodes.
+// The NoSchedule taints the sidecar puts on nodes by default. They are the
+// keys of the DRBD ecosystem, which every Piraeus component (satellite,
+// CSI node plugin, controller) already tolerates, so that the pod that runs
+// the sidecar can always come back to a tainted node and remove the taint.
 const (
-	// TaintLostQuorum (effect NoSchedule) marks a node that lost DRBD quorum
-	// for a volume in use, or that a peer proved frozen.
-	TaintLostQuorum = Domain + "/lost-quorum"
+	// TaintLostQuorum marks a node that lost DRBD quorum for a volume in
+	// use, or that a peer proved frozen.
+	TaintLostQuorum = "drbd.linbit.com/lost-quorum"
+	// TaintForceIOError marks a node where a DRBD device in use fails its
+	// I/O (force-io-failures), so that the pods moved away from it are not
+	// scheduled back onto the failing device.
+	TaintForceIOError = "drbd.linbit.com/force-io-error"
 )
 
 // The replica report API, written by the sidecar, read by the scheduler
