@@ -14,6 +14,15 @@ if [ -f "$dir/.complete" ]; then
   echo "$dir"
   exit 0
 fi
+# One build at a time: a second caller waits for the first and then finds
+# the cache complete, instead of deleting the first one's partial build.
+mkdir -p "$root"
+exec 9>"$root/.build.lock"
+flock 9
+if [ -f "$dir/.complete" ]; then
+  echo "$dir"
+  exit 0
+fi
 
 tools=$(sed -n '/^tool (/,/^)/{/^tool (/d;/^)/d;s/^[[:space:]]*//;p}' go.mod)
 
