@@ -23,6 +23,7 @@ type injector struct {
 	nodes   []string
 	open    []*fault
 	crashed map[string]bool
+	stuck   *stuckPods
 }
 
 // maxOpen bounds the faults in force at once: more leave nothing to fail
@@ -63,11 +64,16 @@ func (in *injector) inject(ctx context.Context) (*fault, error) {
 			return c.DRBD.HealPartition([]string{a}, []string{b})
 		})
 	case "isolate":
+		in.stuck.hold(node, "isolated", true)
 		return in.opened("isolate "+node+" from the API server", c.IsolateFromAPI(node), func(context.Context) error {
-			return c.ReconnectToAPI(node)
+			err := c.ReconnectToAPI(node)
+			in.stuck.hold(node, "isolated", false)
+			return err
 		})
 	case "kill-sidecar":
+		in.stuck.hold(node, "sidecar killed", true)
 		return in.opened("kill the sidecar of "+node, c.StopSidecar(node), func(context.Context) error {
+			defer in.stuck.hold(node, "sidecar killed", false)
 			// A crashed node's restart brings its sidecar back.
 			if n, err := c.Node(node); err != nil || in.crashed[node] || n.SidecarPID() != 0 {
 				return err

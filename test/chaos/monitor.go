@@ -1,13 +1,16 @@
 // Package chaos injects seeded random sequences of faults into a local
 // cluster that runs all three parts of linstor-ha, and checks its
 // invariants with the DRBD simulator as ground truth: never two writers,
-// no pod deleted by linstor-ha while its node had quorum, and everything
-// back to normal once the faults heal.
+// no pod deleted by linstor-ha while its node had quorum, no workload pod
+// left Terminating once something could end it (DRBD freezes the I/O of
+// a minority's pods, so only a forced secondary lets them go), and
+// everything back to normal once the faults heal.
 package chaos
 
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -63,6 +66,19 @@ func (m *monitor) sample(now time.Time) {
 			}
 		}
 	}
+}
+
+// anyQuorate reports whether some node has quorum for res, by the last
+// sample.
+func (m *monitor) anyQuorate(res string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for key := range m.quorateSince {
+		if strings.HasSuffix(key, "/"+res) {
+			return true
+		}
+	}
+	return false
 }
 
 // quorateSinceFor returns since when node has had quorum for res without a

@@ -34,6 +34,7 @@ type Runner struct {
 	opts   Options
 	vols   []cluster.Volume
 	mon    *monitor
+	stuck  *stuckPods
 	leaks  *leakCheck
 	Faults int
 	// Restarts counts scheduler restarts after one exited.
@@ -88,6 +89,12 @@ func NewRunner(ctx context.Context, c *cluster.Cluster, opts Options) (*Runner, 
 	r.mon = newMonitor(c, resources)
 	go r.mon.run(wctx, 25*time.Millisecond)
 	factory := informers.NewSharedInformerFactoryWithOptions(c.Client, 0, informers.WithNamespace(Namespace))
+	r.stuck = newStuckPods(r.mon, claims)
+	if err := r.stuck.follow(factory); err != nil {
+		cancel()
+		return nil, err
+	}
+	go r.stuck.run(wctx, 500*time.Millisecond)
 	if err := newDeletions(r.mon, claims).start(wctx, factory); err != nil {
 		cancel()
 		return nil, err
@@ -104,7 +111,7 @@ func (r *Runner) Close() { r.stopWatch() }
 // cluster to be back to normal. It returns the violations.
 func (r *Runner) Trial(ctx context.Context, seed uint64) []string {
 	rng := rand.New(rand.NewPCG(seed, 0x6c696e73746f72))
-	in := &injector{c: r.c, rng: rng, crashed: map[string]bool{}}
+	in := &injector{c: r.c, rng: rng, crashed: map[string]bool{}, stuck: r.stuck}
 	for _, n := range r.c.Nodes() {
 		in.nodes = append(in.nodes, n.Spec.Name)
 	}

@@ -28,14 +28,17 @@ type Cluster struct {
 	// DRBD is the simulator behind every node's drbdsetup.
 	DRBD *drbdsim.Cluster
 
-	opts   Options
-	tools  string
-	logger klog.Logger
-	cp     *controlPlane
-	drbd   *drbdBackend
-	drbdSv *drbdServer
-	ctrl   *csidriver.Server
-	attach *process
+	opts  Options
+	tools string
+	// nodeStages is the kwok Stages file of the nodes with a kubelet
+	// stand-in (see writeNodeStages).
+	nodeStages string
+	logger     klog.Logger
+	cp         *controlPlane
+	drbd       *drbdBackend
+	drbdSv     *drbdServer
+	ctrl       *csidriver.Server
+	attach     *process
 	// linstorScheduler is linstor-ha's scheduler, when Options.Scheduler is set.
 	linstorScheduler *process
 	schedulerArgs    []string
@@ -75,6 +78,9 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		if c.tools, err = EnsureTools(ctx, nil); err != nil {
 			return nil, err
 		}
+	}
+	if c.nodeStages, err = writeNodeStages(c.tools, c.Dir); err != nil {
+		return nil, err
 	}
 	began := time.Now()
 	c.cp = &controlPlane{dir: c.Dir, tools: c.tools, opts: &c.opts, procs: &c.procs}

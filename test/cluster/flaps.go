@@ -30,12 +30,7 @@ type FlapResult struct {
 // down must leave both at zero.
 func (c *Cluster) LinkFlaps(ctx context.Context, node, observer, resource, ns, name string, uid types.UID, flaps int, down time.Duration) (FlapResult, error) {
 	res := FlapResult{Flaps: flaps}
-	var others []string
-	for _, n := range c.Nodes() {
-		if n.Spec.Name != node {
-			others = append(others, n.Spec.Name)
-		}
-	}
+	others := c.NodeNamesBut(node)
 
 	pollCtx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -110,4 +105,15 @@ func (c *Cluster) nodesTainted(ctx context.Context, key string) int {
 		}
 	}
 	return n
+}
+
+// NodeNamesBut returns the names of every node but node.
+func (c *Cluster) NodeNamesBut(node string) []string {
+	var out []string
+	for _, n := range c.Nodes() {
+		if n.Spec.Name != node {
+			out = append(out, n.Spec.Name)
+		}
+	}
+	return out
 }

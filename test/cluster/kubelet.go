@@ -3,12 +3,14 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
@@ -19,8 +21,10 @@ import (
 	storagelisters "k8s.io/client-go/listers/storage/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
 
 	"github.com/linstor-ha/linstor-ha/pkg/metadata"
+	"github.com/linstor-ha/linstor-ha/test/drbdsim"
 )
 
 // DeviceOpener opens and closes a node's DRBD device, as the application of
@@ -34,7 +38,16 @@ type DeviceOpener interface {
 // volume runs on the node and the volume's VolumeAttachment to the node is
 // attached, it holds the device open, and it reports the volume in the
 // node's status.volumesInUse, as the kubelet does for mounted volumes. When
-// the pod goes away it closes the device and stops reporting it.
+// the pod is deleted it closes the device, stops reporting it, and only
+// then confirms the deletion (removes the pod with grace period 0), as the
+// kubelet does once the pod's containers are gone and its volumes are
+// unmounted. kwok confirms the deletion of every pod without a claim.
+//
+// A pod's processes exit as soon as they are told to, unless they sleep in
+// DRBD I/O that is suspended: then nothing kills them, the close waits
+// (drbdsim.ErrCloseBlocked) until DRBD resumes or fails the I/O, and the
+// pod stays Terminating all along. A deletion with grace period 0 needs no
+// kubelet: the API server removes the pod at once.
 //
 // It reaches the API server through the node's proxy, so it goes blind
 // when the node is cut off, and it dies with the node.
@@ -117,8 +130,12 @@ func (k *kubelet) run(ctx context.Context) {
 		if !pods.Informer().HasSynced() || !vas.Informer().HasSynced() || !pvs.Informer().HasSynced() || !pvcs.Informer().HasSynced() {
 			continue
 		}
-		want := k.wanted(pods.Lister(), pvcs.Lister(), pvs.Lister(), vas.Lister())
-		if !k.sync(ctx, want) {
+		want, deleted := k.wanted(pods.Lister(), pvcs.Lister(), pvs.Lister(), vas.Lister())
+		pending := k.sync(ctx, want)
+		if k.confirmDeletions(ctx, deleted) {
+			pending = true
+		}
+		if !pending {
 			retry = nil
 		}
 	}
@@ -147,7 +164,13 @@ func (k *kubelet) sync(ctx context.Context, want map[string]bool) (pending bool)
 			continue
 		}
 		if err := k.dev.Close(k.node, res); err != nil {
-			k.logger.Error(err, "Failed to close device", "resource", res)
+			// The unmount hangs on frozen I/O: the device stays open and in
+			// use, and the close completes once DRBD resumes or fails it.
+			if errors.Is(err, drbdsim.ErrCloseBlocked) {
+				k.logger.V(2).Info("Device close waits for frozen I/O", "resource", res)
+			} else {
+				k.logger.Error(err, "Failed to close device", "resource", res)
+			}
 			pending = true
 			continue
 		}
@@ -180,21 +203,35 @@ func (k *kubelet) reportInUse(ctx context.Context, inUse []corev1.UniqueVolumeNa
 	return true
 }
 
+// deletedPod is a pod of the node that is being deleted and uses claims,
+// with the DRBD resources it uses.
+type deletedPod struct {
+	namespace, name string
+	uid             types.UID
+	resources       []string
+}
+
 // wanted returns the DRBD resources the node's pods need open: those of pods
-// bound to the node and not terminating, whose volume is attached here.
+// bound to the node and not terminating, whose volume is attached here; and
+// the pods with claims whose deletion waits for this kubelet.
 func (k *kubelet) wanted(pods corelisters.PodLister, pvcs corelisters.PersistentVolumeClaimLister,
-	pvs corelisters.PersistentVolumeLister, vas storagelisters.VolumeAttachmentLister) map[string]bool {
+	pvs corelisters.PersistentVolumeLister, vas storagelisters.VolumeAttachmentLister) (map[string]bool, []deletedPod) {
 	want := map[string]bool{}
+	var deleted []deletedPod
 	podList, _ := pods.List(labels.Everything())
 	attachments, _ := vas.List(labels.Everything())
 	for _, pod := range podList {
-		if pod.DeletionTimestamp != nil || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+		gone := pod.DeletionTimestamp != nil
+		if !gone && (pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed) {
 			continue
 		}
+		var resources []string
+		claims := false
 		for _, vol := range pod.Spec.Volumes {
 			if vol.PersistentVolumeClaim == nil {
 				continue
 			}
+			claims = true
 			pvc, err := pvcs.PersistentVolumeClaims(pod.Namespace).Get(vol.PersistentVolumeClaim.ClaimName)
 			if err != nil || pvc.Spec.VolumeName == "" {
 				continue
@@ -203,12 +240,39 @@ func (k *kubelet) wanted(pods corelisters.PodLister, pvcs corelisters.Persistent
 			if err != nil || pv.Spec.CSI == nil || pv.Spec.CSI.Driver != metadata.DriverName {
 				continue
 			}
-			if slices.ContainsFunc(attachments, func(va *storagev1.VolumeAttachment) bool { return openable(va, k.node, pv.Name) }) {
+			resources = append(resources, pv.Spec.CSI.VolumeHandle)
+			if !gone && slices.ContainsFunc(attachments, func(va *storagev1.VolumeAttachment) bool { return openable(va, k.node, pv.Name) }) {
 				want[pv.Spec.CSI.VolumeHandle] = true
 			}
 		}
+		if gone && claims {
+			deleted = append(deleted, deletedPod{namespace: pod.Namespace, name: pod.Name, uid: pod.UID, resources: resources})
+		}
 	}
-	return want
+	return want, deleted
+}
+
+// confirmDeletions removes the deleted pods whose devices this kubelet no
+// longer holds open, and reports whether one is left to retry.
+func (k *kubelet) confirmDeletions(ctx context.Context, deleted []deletedPod) (pending bool) {
+	for _, p := range deleted {
+		k.mu.Lock()
+		open := slices.ContainsFunc(p.resources, func(res string) bool { return k.opened[res] })
+		k.mu.Unlock()
+		if open {
+			pending = true
+			continue
+		}
+		err := k.client.CoreV1().Pods(p.namespace).Delete(ctx, p.name, metav1.DeleteOptions{
+			GracePeriodSeconds: ptr.To[int64](0),
+			Preconditions:      &metav1.Preconditions{UID: ptr.To(p.uid)},
+		})
+		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			k.logger.V(2).Info("Failed to confirm a pod's deletion", "pod", klog.KRef(p.namespace, p.name), "err", err)
+			pending = true
+		}
+	}
+	return pending
 }
 
 // uniqueVolumeName is how the kubelet and the attach-detach controller name

@@ -108,7 +108,7 @@ func (c *Cluster) startNode(ctx context.Context, n *Node) error {
 	}
 	n.kwok, err = c.procs.start(c.Dir, "kwok-"+n.Spec.Name, bin, []string{
 		"--kubeconfig=" + n.Kubeconfig,
-		"--config=" + filepath.Join(c.tools, "kwok-stages.yaml"),
+		"--config=" + c.nodeStages,
 		"--manage-single-node=" + n.Spec.Name,
 		"--node-ip=127.0.0.1",
 		"--node-lease-duration-seconds=" + strconv.Itoa(int(c.opts.NodeLeaseDuration/time.Second)),

@@ -55,6 +55,9 @@ type Volume struct {
 	Diskful, Tiebreakers []string
 	// Quorum is "majority" (default) or "off".
 	Quorum string
+	// OnSuspendedPrimaryOutdated is DRBD's on-suspended-primary-outdated:
+	// "disconnect" (default) or "force-secondary".
+	OnSuspendedPrimaryOutdated string
 	// Size of the volume; default 1Gi.
 	Size string
 }
@@ -73,7 +76,7 @@ func (c *Cluster) CreateVolume(ctx context.Context, v Volume) error {
 	if err != nil {
 		return fmt.Errorf("invalid volume size %q: %w", v.Size, err)
 	}
-	spec := drbdsim.ResourceSpec{Name: v.Resource(), Quorum: v.Quorum}
+	spec := drbdsim.ResourceSpec{Name: v.Resource(), Quorum: v.Quorum, OnSuspendedPrimaryOutdated: v.OnSuspendedPrimaryOutdated}
 	for _, n := range v.Diskful {
 		spec.Replicas = append(spec.Replicas, drbdsim.ReplicaSpec{Node: n, Kind: drbdsim.Diskful})
 	}

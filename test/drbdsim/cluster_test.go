@@ -71,6 +71,7 @@ func TestValidation(t *testing.T) {
 		{"bad name", drbdsim.ResourceSpec{Name: "r 1", Replicas: replicas("a")}, drbdsim.ErrInvalid},
 		{"bad quorum", drbdsim.ResourceSpec{Name: "r", Quorum: "all", Replicas: replicas("a")}, drbdsim.ErrInvalid},
 		{"bad on-no-quorum", drbdsim.ResourceSpec{Name: "r", OnNoQuorum: "panic", Replicas: replicas("a")}, drbdsim.ErrInvalid},
+		{"bad on-suspended-primary-outdated", drbdsim.ResourceSpec{Name: "r", OnSuspendedPrimaryOutdated: "secondary", Replicas: replicas("a")}, drbdsim.ErrInvalid},
 		{"bad kind", drbdsim.ResourceSpec{Name: "r", Replicas: replicas("a:Remote")}, drbdsim.ErrInvalid},
 		{"two replicas on a node", drbdsim.ResourceSpec{Name: "r", Replicas: replicas("a", "a")}, drbdsim.ErrInvalid},
 		{"too many volumes", drbdsim.ResourceSpec{Name: "r", Volumes: 1000, Replicas: replicas("a")}, drbdsim.ErrInvalid},

@@ -23,6 +23,17 @@ var (
 	ErrExists = errors.New("already exists")
 	// ErrStreamClosed ends a stream that its subscriber closed.
 	ErrStreamClosed = errors.New("stream closed")
+	// ErrCloseBlocked wraps the answer of CloseDevice on a Primary whose I/O
+	// is frozen (suspended for lack of quorum, or waiting for a lost peer
+	// not noticed yet), and of OpenDevice while such a close is pending. The
+	// openers hang in uninterruptible sleep in I/O that neither completes
+	// nor fails, so they cannot exit, the file system cannot be unmounted
+	// and the device stays open. The close is recorded as pending and
+	// completes by itself once I/O resumes (quorum is back) or fails
+	// (secondary --force, on-no-quorum io-error, no access to UpToDate
+	// data); ClosePending tells whether it still waits.
+	ErrCloseBlocked = errors.New("close blocked: I/O is suspended, the openers hang in uninterruptible sleep; " +
+		"the close waits until I/O resumes or fails")
 )
 
 // DRBD's state change results that the simulator returns, as the kernel

@@ -138,7 +138,10 @@ func (c *Cluster) showOf(r *replica) drbdjson.ShowResource {
 	autoPromote := true
 	out := drbdjson.ShowResource{
 		Resource: res.spec.Name,
-		Options:  drbdjson.ShowOptions{Quorum: res.spec.Quorum, OnNoQuorum: res.spec.OnNoQuorum, AutoPromote: &autoPromote},
+		Options: drbdjson.ShowOptions{
+			Quorum: res.spec.Quorum, OnNoQuorum: res.spec.OnNoQuorum,
+			OnSuspendedPrimaryOutdated: res.spec.OnSuspendedPrimaryOutdated, AutoPromote: &autoPromote,
+		},
 		ThisHost: drbdjson.ShowHost{NodeID: r.id, Volumes: []drbdjson.ShowVolume{}},
 	}
 	for vol := range int32(res.spec.Volumes) {

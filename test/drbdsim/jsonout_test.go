@@ -51,8 +51,16 @@ func TestStatusAgreesWithView(t *testing.T) {
 	clk.Step(d.PingInt + d.PingTimeout)
 	check("isolated a")
 	must(t, c.OpenDevice("b", "r"))
-	must(t, c.CloseDevice("a", "r"))
+	// a's I/O is frozen: its openers cannot close the device yet.
+	if err := c.CloseDevice("a", "r"); !errors.Is(err, drbdsim.ErrCloseBlocked) {
+		t.Fatalf("close on the frozen a: %v, want ErrCloseBlocked", err)
+	}
+	check("a's close pending")
 	must(t, c.Heal())
+	// a meets b's newer data: a's disk is Outdated, its frozen I/O fails,
+	// the close completes and a reconnects as Secondary and resyncs.
+	clk.Step(d.Reconnect)
+	check("a outdated")
 	clk.Step(d.Reconnect + d.Resync/2)
 	check("resyncing")
 	status, err := c.Status("b", "r")

@@ -101,10 +101,11 @@ type replica struct {
 	kind ReplicaKind
 	// down is true after a graceful DownReplica.
 	down bool
-	// dataGen is the generation of the replica's data (diskful replicas
-	// only); knownGen is the newest generation the replica has heard of.
-	// A diskful replica whose knownGen is newer than its data knows that
-	// it is Outdated.
+	// dataGen is the generation of the replica's data; for a diskless
+	// replica, the generation of the data it exposes while Primary (set when
+	// it is promoted and when it writes). knownGen is the newest generation
+	// the replica has heard of. A diskful replica whose knownGen is newer
+	// than its data knows that it is Outdated.
 	dataGen, knownGen uint64
 
 	view *replicaView
@@ -128,8 +129,8 @@ func (r *replica) diskState() string {
 
 // canWrite reports whether writes on the replica complete: it is Primary,
 // its I/O is neither suspended nor failing, it reaches UpToDate data (a
-// diskless Primary that lost every UpToDate peer fails its I/O) and no
-// write hangs.
+// Primary without access to UpToDate data fails its I/O, as DRBD's default
+// on-no-data-accessible io-error does) and no write hangs.
 func (r *replica) canWrite() bool {
 	v := r.view
 	return v != nil && v.role == state.RolePrimary && v.ioFlows() && r.accessesData() && !r.writesHang()
@@ -159,13 +160,48 @@ func (r *replica) writing() bool {
 // diskful peer whose session is gone but not yet noticed: they complete
 // only once the replica notices and, if it keeps quorum, goes on without
 // that peer.
-func (r *replica) writesHang() bool {
+func (r *replica) writesHang() bool { return r.hangingOn() != nil }
+
+// hangingOn returns the lost diskful peer whose acknowledgements r's writes
+// wait for, or nil.
+func (r *replica) hangingOn() *replica {
 	for _, p := range r.res.replicas {
 		if p != r && p.kind.diskful() && r.view.peers[p].state == state.ConnConnected && !r.res.link(r, p).session {
-			return true
+			return p
 		}
 	}
-	return false
+	return nil
+}
+
+// ioStuck says why I/O on r's device neither completes nor fails, or
+// returns "" when it does one or the other. A Primary's I/O is stuck while
+// it is suspended for lack of quorum (on-no-quorum suspend-io) or while its
+// writes wait for a lost peer it has not noticed yet; it is not when it
+// fails: on-no-quorum io-error, force-io-failures, or no access to UpToDate
+// data. Processes in stuck I/O sleep uninterruptibly: they cannot exit and
+// so cannot close the device.
+func (r *replica) ioStuck() string {
+	v := r.view
+	if v == nil || v.role != state.RolePrimary || v.failsIO() || !r.accessesData() {
+		return ""
+	}
+	if v.suspendedQuorum {
+		return "I/O suspended for lack of quorum"
+	}
+	if p := r.hangingOn(); p != nil {
+		return "writes wait for the lost peer " + p.node.name
+	}
+	return ""
+}
+
+// behindTruth reports whether the data r works with is older than the
+// newest: a diskful replica that missed writes, or a diskless Primary whose
+// peers' data moved on without it.
+func (r *replica) behindTruth() bool {
+	if r.kind.diskful() {
+		return r.stale()
+	}
+	return r.view != nil && r.view.role == state.RolePrimary && r.dataGen < r.res.gen
 }
 
 // replicaView is what one node's DRBD knows about one resource.
@@ -178,11 +214,18 @@ type replicaView struct {
 	disk         string
 	quorum       bool
 	// suspendedQuorum freezes I/O (on-no-quorum suspend-io); quorumIOFail
-	// fails it (on-no-quorum io-error); forcedIOFail fails it after
-	// `secondary --force` while the device stays open.
+	// fails it (on-no-quorum io-error); forcedIOFail fails it after a
+	// forced demotion (`secondary --force`, on-suspended-primary-outdated
+	// force-secondary) while the device stays open: it is DRBD's
+	// force-io-failures, which only the last close clears.
 	suspendedQuorum bool
 	quorumIOFail    bool
 	forcedIOFail    bool
+	// closePending is a CloseDevice that waits for stuck I/O (see ioStuck):
+	// the device stays open until the I/O resumes or fails, and closing is
+	// its pending completion once it does.
+	closePending bool
+	closing      *timer
 	// peers holds what the node knows of every other replica.
 	peers map[*replica]*peerView
 	// syncSource is the peer this replica resyncs from, if any;
@@ -197,6 +240,9 @@ func (v *replicaView) ioFlows() bool {
 	return !v.suspendedQuorum && !v.quorumIOFail && !v.forcedIOFail
 }
 
+// failsIO reports whether the node fails I/O because of its quorum policy
+// or a forced demotion. Only the latter is force-io-failures in events2:
+// on-no-quorum io-error fails requests without setting it.
 func (v *replicaView) failsIO() bool { return v.quorumIOFail || v.forcedIOFail }
 
 // peerView is what a node's DRBD knows about one peer.
@@ -225,6 +271,11 @@ type link struct {
 	// believing it is connected until it notices.
 	session bool
 	connect *timer
+	// refused is set while a diskless Primary refuses the connection
+	// because the peer has newer data than it exposes: DRBD keeps retrying
+	// (both sides stay Connecting) and fails every time, until the reason
+	// goes away; the simulator retries only then.
+	refused bool
 }
 
 // newView creates the view of a replica whose node starts DRBD for the
@@ -262,6 +313,8 @@ func (c *Cluster) discardView(r *replica) {
 	}
 	c.cancel(r.view.syncTimer)
 	c.cancel(r.view.syncStarting)
+	// A pending close dies with the node's processes.
+	c.cancel(r.view.closing)
 	r.view = nil
 	for _, p := range r.res.replicas {
 		if p.view != nil && p.view.syncSource == r {

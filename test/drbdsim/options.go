@@ -84,6 +84,21 @@ const (
 	OnNoQuorumIOError   = "io-error"
 )
 
+// on-suspended-primary-outdated policies: what a Primary whose I/O is
+// suspended for lack of quorum does when a connection attempt shows it that
+// a peer has newer data.
+const (
+	// OnSuspendedPrimaryOutdatedDisconnect (DRBD's default) refuses the
+	// connection: the Primary stays Primary and isolated. Its disk is
+	// marked Outdated all the same, so, without UpToDate data, its frozen
+	// I/O fails (on-no-data-accessible io-error) and its openers can close.
+	OnSuspendedPrimaryOutdatedDisconnect = "disconnect"
+	// OnSuspendedPrimaryOutdatedForceSecondary demotes the Primary at once,
+	// as `secondary --force` does: an open device fails all I/O
+	// (force-io-failures:yes) until its openers close it.
+	OnSuspendedPrimaryOutdatedForceSecondary = "force-secondary"
+)
+
 // ResourceSpec describes a DRBD resource and its replicas.
 type ResourceSpec struct {
 	Name string `json:"name"`
@@ -93,6 +108,9 @@ type ResourceSpec struct {
 	Quorum string `json:"quorum,omitempty"`
 	// OnNoQuorum is "suspend-io" (the default) or "io-error".
 	OnNoQuorum string `json:"onNoQuorum,omitempty"`
+	// OnSuspendedPrimaryOutdated is "disconnect" (the default) or
+	// "force-secondary" (DRBD's on-suspended-primary-outdated).
+	OnSuspendedPrimaryOutdated string `json:"onSuspendedPrimaryOutdated,omitempty"`
 	// SizeKiB is the size of every volume; 0 means 1 GiB.
 	SizeKiB uint64 `json:"sizeKiB,omitempty"`
 	// Replicas get node ids in this order, starting at 0.
@@ -133,6 +151,14 @@ func (s *ResourceSpec) normalize() error {
 	case OnNoQuorumSuspendIO, OnNoQuorumIOError:
 	default:
 		return fmt.Errorf("%w: resource %q: on-no-quorum must be %q or %q, got %q", ErrInvalid, s.Name, OnNoQuorumSuspendIO, OnNoQuorumIOError, s.OnNoQuorum)
+	}
+	switch s.OnSuspendedPrimaryOutdated {
+	case "":
+		s.OnSuspendedPrimaryOutdated = OnSuspendedPrimaryOutdatedDisconnect
+	case OnSuspendedPrimaryOutdatedDisconnect, OnSuspendedPrimaryOutdatedForceSecondary:
+	default:
+		return fmt.Errorf("%w: resource %q: on-suspended-primary-outdated must be %q or %q, got %q", ErrInvalid, s.Name,
+			OnSuspendedPrimaryOutdatedDisconnect, OnSuspendedPrimaryOutdatedForceSecondary, s.OnSuspendedPrimaryOutdated)
 	}
 	if s.SizeKiB == 0 {
 		s.SizeKiB = 1 << 20

@@ -2,6 +2,7 @@ package drbdsim_test
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -10,16 +11,19 @@ import (
 )
 
 // nodeWant is what a node's view must show; crashed or down nodes have no
-// entry.
+// entry. forceIOFailures is events2's force-io-failures.
 type nodeWant struct {
-	quorum, mayPromote, suspended, ioFail bool
+	quorum, mayPromote, suspended, forceIOFailures bool
 }
 
 var (
-	quorate     = nodeWant{quorum: true, mayPromote: true}
-	inquorate   = nodeWant{}
-	frozen      = nodeWant{suspended: true}
-	failing     = nodeWant{ioFail: true}
+	quorate   = nodeWant{quorum: true, mayPromote: true}
+	inquorate = nodeWant{}
+	frozen    = nodeWant{suspended: true}
+	// failing fails its I/O (on-no-quorum io-error), which DRBD does not
+	// show as force-io-failures: that flag is only set by a forced
+	// demotion. Only Writers tells it from a writer.
+	failing     = nodeWant{}
 	quorateOnly = nodeWant{quorum: true} // quorum, but another node is Primary
 )
 
@@ -195,10 +199,10 @@ func TestQuorumTruthTables(t *testing.T) {
 					continue
 				}
 				got := nodeWant{
-					quorum:     view.HasQuorum(),
-					mayPromote: view.MayPromote == state.FlagYes,
-					suspended:  view.Suspended == state.SuspendedQuorum,
-					ioFail:     view.ForceIOFailures,
+					quorum:          view.HasQuorum(),
+					mayPromote:      view.MayPromote == state.FlagYes,
+					suspended:       view.Suspended == state.SuspendedQuorum,
+					forceIOFailures: view.ForceIOFailures,
 				}
 				if got != want {
 					t.Errorf("node %s: got %+v, want %+v", n, got, want)
@@ -206,6 +210,15 @@ func TestQuorumTruthTables(t *testing.T) {
 				if view.Suspended != state.SuspendedNo && view.Suspended != state.SuspendedQuorum {
 					t.Errorf("node %s: suspended %q", n, view.Suspended)
 				}
+			}
+			// The opener writes exactly when it keeps quorum: a frozen or
+			// failing Primary does not.
+			var want []string
+			if w, ok := tt.want[tt.open]; ok && tt.open != "" && w.quorum {
+				want = []string{tt.open}
+			}
+			if got := writers(t, c, "r"); !slices.Equal(got, want) {
+				t.Errorf("writers = %v, want %v", got, want)
 			}
 		})
 	}

@@ -31,6 +31,7 @@ func (c *Cluster) reconcileResource(res *resource) {
 		}
 	}
 	c.startResyncs(res)
+	c.scheduleCloses(res)
 }
 
 // reachable reports whether the replication network lets a and b talk.
@@ -54,13 +55,14 @@ func (c *Cluster) reconcileLinks(res *resource) bool {
 		}
 		c.scheduleDetection(l, l.a, l.b)
 		c.scheduleDetection(l, l.b, l.a)
-		if standAlone(l.a, l.b) || standAlone(l.b, l.a) {
+		if l.refused || standAlone(l.a, l.b) || standAlone(l.b, l.a) {
 			if c.splitBrain(l.a, l.b) {
 				c.cancel(l.connect)
 				l.connect = nil
 				return
 			}
 			// The reason to refuse the connection is gone: try again.
+			l.refused = false
 			for _, side := range [][2]*replica{{l.a, l.b}, {l.b, l.a}} {
 				if standAlone(side[0], side[1]) {
 					side[0].view.peers[side[1]].disconnect(state.ConnConnecting)
@@ -85,7 +87,7 @@ func standAlone(side, peer *replica) bool {
 
 // splitBrain reports whether a and b must refuse to connect: the
 // connection would join two Primaries (DRBD does not allow two), or one of
-// them is a Primary whose data is older than what the other knows of.
+// them is a Primary whose data is older than the other's (see behind).
 func (c *Cluster) splitBrain(a, b *replica) bool {
 	aPrimary := a.live() && a.view.role == state.RolePrimary
 	bPrimary := b.live() && b.view.role == state.RolePrimary
@@ -111,9 +113,29 @@ func (c *Cluster) connectedPrimary(r *replica) *replica {
 	return found
 }
 
-// behind reports whether r's data is older than what peer knows of.
+// behind reports whether r, a Primary, must not connect to peer because its
+// data is older: a diskful r's data is older than what peer knows of; a
+// diskless r exposes older data than peer's UpToDate disk holds (DRBD
+// compares the diskless Primary's exposed data generation with the current
+// generation of a peer with UpToDate data).
 func behind(r, peer *replica) bool {
-	return r.kind.diskful() && peer.knownGen > r.dataGen
+	if r.kind.diskful() {
+		return peer.knownGen > r.dataGen
+	}
+	return hasNewerData(r, peer)
+}
+
+// hasNewerData reports whether the resync handshake shows r that peer's disk
+// holds newer data than r has (diskful r: r would be its SyncTarget) or
+// exposes (diskless r: peer is UpToDate with a successor generation).
+func hasNewerData(r, peer *replica) bool {
+	if !peer.live() || !peer.kind.diskful() || peer.dataGen <= r.dataGen {
+		return false
+	}
+	if r.kind.diskful() {
+		return peer.view.disk != state.DiskInconsistent && peer.view.disk != state.DiskDiskless
+	}
+	return peer.view.disk == state.DiskUpToDate
 }
 
 // detectionDelay is how long side takes to notice a dead session: a Primary
@@ -166,8 +188,7 @@ func (c *Cluster) connectLink(res *resource, l *link) {
 		pv.detect = nil
 	}
 	if c.splitBrain(l.a, l.b) {
-		l.a.view.peers[l.b].disconnect(state.ConnStandAlone)
-		l.b.view.peers[l.a].disconnect(state.ConnStandAlone)
+		c.refuseConnection(res, l)
 		return
 	}
 	l.session = true
@@ -179,8 +200,62 @@ func (c *Cluster) connectLink(res *resource, l *link) {
 	c.propagate(res)
 }
 
+// refuseConnection handles a handshake after which a and b must not connect
+// (see splitBrain). What each side learned from it still applies: a
+// diskful Secondary that sees newer data on the peer's disk marks its own
+// Outdated, and so does a Primary whose I/O is suspended (with DRBD's
+// default on-no-data-accessible io-error). Such a suspended Primary then
+// follows on-suspended-primary-outdated: with disconnect it stays Primary;
+// with force-secondary it demotes at once, an open device failing all I/O
+// until closed, and the connection is retried, now as a Secondary, as DRBD
+// does with rr-conflict retry-connect. A diskful side that stays Primary
+// disconnects: both sides go StandAlone (rr-conflict disconnect). A diskless
+// Primary that exposes older data keeps retrying instead: both sides stay
+// Connecting.
+func (c *Cluster) refuseConnection(res *resource, l *link) {
+	retry := false
+	for _, side := range [][2]*replica{{l.a, l.b}, {l.b, l.a}} {
+		r, peer := side[0], side[1]
+		if !hasNewerData(r, peer) {
+			continue
+		}
+		v := r.view
+		primary := v.role == state.RolePrimary
+		if primary && !v.suspendedQuorum {
+			if !r.kind.diskful() {
+				retry = true
+			}
+			continue
+		}
+		r.knownGen = max(r.knownGen, peer.dataGen)
+		if !primary {
+			// learnDiskStates outdates it.
+			continue
+		}
+		if r.kind.diskful() {
+			v.disk = state.DiskOutdated
+		}
+		if res.spec.OnSuspendedPrimaryOutdated == OnSuspendedPrimaryOutdatedForceSecondary {
+			forceSecondary(v)
+		} else if !r.kind.diskful() {
+			retry = true
+		}
+	}
+	switch {
+	case !c.splitBrain(l.a, l.b):
+		// The reason is gone (a forced demotion): reconcileLinks tries
+		// again after the reconnect delay.
+	case retry:
+		l.refused = true
+	default:
+		l.a.view.peers[l.b].disconnect(state.ConnStandAlone)
+		l.b.view.peers[l.a].disconnect(state.ConnStandAlone)
+	}
+}
+
 // updateQuorum computes each view's quorum and what losing it does to a
-// Primary.
+// Primary. A Primary whose data is behind stays frozen even when it
+// regains quorum.
 func (c *Cluster) updateQuorum(res *resource) bool {
 	changed := false
 	for _, r := range res.replicas {
@@ -197,7 +272,7 @@ func (c *Cluster) updateQuorum(res *resource) bool {
 				suspended = true
 			}
 		}
-		if q && !r.stale() {
+		if q && !r.behindTruth() {
 			suspended, ioFail = false, false
 		}
 		if q != v.quorum || suspended != v.suspendedQuorum || ioFail != v.quorumIOFail {
@@ -243,6 +318,11 @@ func (c *Cluster) recordWrites(res *resource) bool {
 				break
 			}
 		}
+		if !w.kind.diskful() && w.dataGen != gen {
+			// A diskless writer exposes the data it writes to.
+			w.dataGen = gen
+			changed = true
+		}
 		for _, p := range res.replicas {
 			if p.knownGen < gen && (p == w || c.reachableThrough(res, w, p)) {
 				p.knownGen = gen
@@ -259,8 +339,9 @@ func upToDateish(disk string) bool {
 
 // learnDiskStates applies what replicas know: a Secondary that heard of
 // newer data than its own is Outdated; a Consistent one that met a peer
-// and heard of nothing newer is UpToDate. DRBD never outdates a Primary:
-// it refuses the connection instead (see splitBrain).
+// and heard of nothing newer is UpToDate. A Primary is not outdated by what
+// it hears: it refuses the connection instead, and only a suspended one
+// marks its disk Outdated after the handshake (see refuseConnection).
 func (c *Cluster) learnDiskStates(res *resource) bool {
 	changed := false
 	for _, r := range res.replicas {

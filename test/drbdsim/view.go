@@ -14,10 +14,12 @@ func (c *Cluster) renderView(r *replica) *state.Resource {
 	v := r.view
 	res := r.res
 	out := &state.Resource{
-		Name:            res.spec.Name,
-		Role:            v.role,
-		Suspended:       state.SuspendedNo,
-		ForceIOFailures: v.failsIO(),
+		Name:      res.spec.Name,
+		Role:      v.role,
+		Suspended: state.SuspendedNo,
+		// force-io-failures is DRBD's fail_io flag, which only a forced
+		// demotion sets; on-no-quorum io-error fails I/O without it.
+		ForceIOFailures: v.forcedIOFail,
 	}
 	if v.suspendedQuorum {
 		out.Suspended = state.SuspendedQuorum
@@ -100,6 +102,9 @@ type ReplicaState struct {
 	Down bool `json:"down"`
 	// Stale is true when the replica's data missed writes.
 	Stale bool `json:"stale"`
+	// ClosePending is true while a CloseDevice waits for the device's
+	// frozen I/O (see Cluster.CloseDevice); the view still says open.
+	ClosePending bool `json:"closePending,omitempty"`
 	// View is nil while the node is down or the resource is down there.
 	View *state.Resource `json:"view,omitempty"`
 }
@@ -126,6 +131,7 @@ func (c *Cluster) State() (ClusterState, error) {
 				rstate := ReplicaState{Node: r.node.name, NodeID: r.id, Kind: r.kind, Down: r.down, Stale: r.stale()}
 				if r.live() {
 					rstate.View = c.renderView(r)
+					rstate.ClosePending = r.view.closePending
 					if r.canWrite() {
 						rs.Writers = append(rs.Writers, r.node.name)
 					}
@@ -157,6 +163,7 @@ func (c *Cluster) Replica(nodeName, resName string) (ReplicaState, error) {
 		out = ReplicaState{Node: n.name, NodeID: r.id, Kind: r.kind, Down: r.down, Stale: r.stale()}
 		if r.live() {
 			out.View = c.renderView(r)
+			out.ClosePending = r.view.closePending
 		}
 		return nil
 	})

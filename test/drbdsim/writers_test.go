@@ -1,9 +1,11 @@
 package drbdsim_test
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,7 +98,9 @@ func TestNeverTwoWritersSequences(t *testing.T) {
 				act("heal", func(c *drbdsim.Cluster) error { return c.Heal() }),
 				wait(d.Reconnect),
 				// The frozen old Primary a is split-brained until its
-				// application lets go of the device.
+				// application lets go of the device, which it can: the
+				// handshake with c and d outdated a's disk, so its frozen
+				// I/O failed.
 				act("close a", func(c *drbdsim.Cluster) error { return c.CloseDevice("a", "r") }),
 				wait(d.Reconnect), wait(d.Resync),
 				act("split, t with a,b", partition([]string{"a", "b", "t"}, []string{"c", "d"})),
@@ -157,6 +161,9 @@ func TestNeverTwoWritersRandom(t *testing.T) {
 		"2, no delays":  replicas("a", "b"),
 		"3, no delays":  replicas("a", "b", "c"),
 		"4+T no delays": replicas("a", "b", "c", "d", "t:Tiebreaker"),
+		// on-suspended-primary-outdated force-secondary.
+		"3, force-secondary":          replicas("a", "b", "c"),
+		"2+T+client, force-secondary": replicas("a", "b", "t:Tiebreaker", "x:Diskless"),
 	}
 	names := make([]string, 0, len(layouts))
 	for name := range layouts {
@@ -180,12 +187,15 @@ func TestNeverTwoWritersRandom(t *testing.T) {
 				if name == "3, io-error" {
 					spec.OnNoQuorum = drbdsim.OnNoQuorumIOError
 				}
+				if strings.HasSuffix(name, "force-secondary") {
+					spec.OnSuspendedPrimaryOutdated = drbdsim.OnSuspendedPrimaryOutdatedForceSecondary
+				}
 				mustAddResource(t, c, spec)
 				rng := rand.New(rand.NewPCG(seed, uint64(len(name))))
 				pick := func() string { return nodes[rng.IntN(len(nodes))] }
 				for i := range 80 {
 					var desc string
-					switch rng.IntN(11) {
+					switch rng.IntN(12) {
 					case 0:
 						n := pick()
 						desc = "crash " + n
@@ -230,6 +240,10 @@ func TestNeverTwoWritersRandom(t *testing.T) {
 							desc = "detach " + n
 							_ = c.RemoveReplica(n, "r")
 						}
+					case 9:
+						n := pick()
+						desc = "secondary --force " + n
+						_ = c.Secondary(n, "r", true)
 					default:
 						dur := time.Duration(rng.IntN(12000)) * time.Millisecond
 						desc = "wait " + dur.String()
@@ -247,14 +261,18 @@ func TestNeverTwoWritersRandom(t *testing.T) {
 }
 
 // checkConverges repairs everything and checks that the cluster settles:
-// every replica connected to every peer, every diskful replica UpToDate.
+// every replica connected to every peer, every diskful replica UpToDate,
+// every device closed. A close may have to wait for frozen I/O; once the
+// network is whole, the I/O resumes or fails and the close completes.
 func checkConverges(t *testing.T, c *drbdsim.Cluster, clk interface{ Step(time.Duration) }, nodes []string) {
 	t.Helper()
 	must(t, c.Heal())
 	for _, n := range nodes {
 		_ = c.Restart(n)
 		_ = c.UpReplica(n, "r")
-		_ = c.CloseDevice(n, "r")
+		if err := c.CloseDevice(n, "r"); err != nil && !errors.Is(err, drbdsim.ErrCloseBlocked) && !errors.Is(err, drbdsim.ErrUnknownResource) {
+			t.Fatalf("after repairs, close on %s: %v", n, err)
+		}
 	}
 	clk.Step(time.Minute)
 	st, err := c.State()
@@ -262,6 +280,10 @@ func checkConverges(t *testing.T, c *drbdsim.Cluster, clk interface{ Step(time.D
 	for _, r := range st.Resources[0].Replicas {
 		if r.View == nil || r.Stale {
 			t.Fatalf("after repairs, %s: view %v, stale %v", r.Node, r.View != nil, r.Stale)
+		}
+		if r.ClosePending || r.View.Devices[0].Open || r.View.ForceIOFailures || r.View.Role != state.RoleSecondary {
+			t.Errorf("after repairs, %s: close pending %v, open %v, force-io-failures %v, role %s; want a closed Secondary",
+				r.Node, r.ClosePending, r.View.Devices[0].Open, r.View.ForceIOFailures, r.View.Role)
 		}
 		for _, conn := range r.View.Connections {
 			if conn.State != state.ConnConnected {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -109,14 +110,22 @@ func schedulerBinary(t testing.TB) string { return binary(t, "scheduler") }
 // returns the volume and the pod's placement.
 func statefulPodOn(t *testing.T, c *cluster.Cluster, ns, name, node string, quorum string) (cluster.Volume, cluster.Placement) {
 	t.Helper()
-	ctx := context.Background()
 	vol := cluster.Volume{Namespace: ns, Claim: "data-" + name + "-0", Diskful: []string{"node-a1", "node-b1"}, Tiebreakers: []string{"node-a2"}, Quorum: quorum}
+	return statefulPodWith(t, c, vol, cluster.StatefulSet(ns, name), node)
+}
+
+// statefulPodWith creates vol and the one-replica StatefulSet sts on it,
+// and waits until its pod runs on node with the volume attached.
+func statefulPodWith(t *testing.T, c *cluster.Cluster, vol cluster.Volume, sts *appsv1.StatefulSet, node string) (cluster.Volume, cluster.Placement) {
+	t.Helper()
+	ctx := context.Background()
+	ns, name := sts.Namespace, sts.Name
 	if err := c.CreateVolume(ctx, vol); err != nil {
 		t.Fatal(err)
 	}
 	release := onlyNode(t, c, node)
 	defer release()
-	if _, err := c.Client.AppsV1().StatefulSets(ns).Create(ctx, cluster.StatefulSet(ns, name), metav1.CreateOptions{}); err != nil {
+	if _, err := c.Client.AppsV1().StatefulSets(ns).Create(ctx, sts, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)

@@ -78,7 +78,7 @@ func runBenchFailover(ctx context.Context, args []string) error {
 	if f.trials < 1 {
 		return errors.New("--trials must be at least 1")
 	}
-	crash, flaps, err := nodeCrashTrials(ctx, f)
+	single, err := singleNodeTrials(ctx, f)
 	if err != nil {
 		return err
 	}
@@ -98,13 +98,16 @@ func runBenchFailover(ctx context.Context, args []string) error {
 			stock = fmt.Sprintf("%.1f", took.Seconds())
 		}
 	}
-	total, detection, afterDetection := crash.series()
+	total, detection, afterDetection := single.crash.series()
 	fmt.Printf("failover_after_detection_seconds p50=%.1f p90=%.1f max=%.1f\n",
 		percentile(afterDetection, 50), percentile(afterDetection, 90), slices.Max(afterDetection))
 	fmt.Printf("failover_seconds p50=%.1f p90=%.1f max=%.1f detection_p50=%.1f timeout=%.1f stock_p50=%s trials=%d drbd=%s\n",
 		percentile(total, 50), percentile(total, 90), slices.Max(total), percentile(detection, 50),
 		f.timeout.Seconds(), stock, len(total), f.drbd)
-	fmt.Printf("flap_trials=%d deletions=%d taints=%d\n", flaps.Flaps, flaps.Deletions, flaps.Taints)
+	splitTotal, splitDetection, _ := single.split.series()
+	fmt.Printf("split_failover_seconds p50=%.1f max=%.1f detection_p50=%.1f timeout=%.1f trials=%d\n",
+		percentile(splitTotal, 50), slices.Max(splitTotal), percentile(splitDetection, 50), f.timeout.Seconds(), len(splitTotal))
+	fmt.Printf("flap_trials=%d deletions=%d taints=%d\n", single.flaps.Flaps, single.flaps.Deletions, single.flaps.Taints)
 	return nil
 }
 
@@ -168,56 +171,77 @@ func started(f failoverFlags, c *cluster.Cluster) {
 	}
 }
 
-// nodeCrashTrials crashes the node under pg-0 again and again on one
-// cluster, restarting it and waiting for DRBD and the taints to heal before
-// the next trial. Then it flaps the replication link of pg-0's node ten
-// times, each for 0.8 times the timeout: that must move nothing.
-func nodeCrashTrials(ctx context.Context, f failoverFlags) (trials, cluster.FlapResult, error) {
-	var flaps cluster.FlapResult
+// singleNodeResults are the figures of the scenarios around pg-0.
+type singleNodeResults struct {
+	crash, split trials
+	flaps        cluster.FlapResult
+}
+
+// singleNodeTrials runs, on one cluster, the scenarios around one
+// StatefulSet pod: node crashes, replication splits that leave the pod's
+// node alive in the minority, and link flaps that must move nothing.
+func singleNodeTrials(ctx context.Context, f failoverFlags) (singleNodeResults, error) {
+	var res singleNodeResults
 	c, err := cluster.Start(ctx, withComponents(f, cluster.Options{}))
 	if err != nil {
-		return nil, flaps, err
+		return res, err
 	}
 	defer c.Stop()
 	started(f, c)
 	vol, current, err := statefulPod(ctx, c)
 	if err != nil {
-		return nil, flaps, err
+		return res, err
 	}
+	if res.crash, current, err = repeatTrials(ctx, c, f, vol, current, "crash", c.CrashNode, func(node string) error { return c.RestartNode(ctx, node) }); err != nil {
+		return res, err
+	}
+	split := func(node string) error { return c.SplitReplication([]string{node}, c.NodeNamesBut(node)) }
+	heal := func(string) error { return c.HealReplication() }
+	if res.split, current, err = repeatTrials(ctx, c, f, vol, current, "split", split, heal); err != nil {
+		return res, err
+	}
+	logf("flapping the replication link of %s ten times for %v each", current.Node, f.timeout*8/10)
+	res.flaps, err = c.LinkFlaps(ctx, current.Node, otherDiskful(vol, current.Node), vol.Resource(), vol.Namespace, "pg-0", current.UID, 10, f.timeout*8/10)
+	return res, err
+}
+
+// repeatTrials breaks the node under pg-0 with fault, f.trials times, and
+// measures from the fault to DRBD's detection on the other diskful node and
+// to the replacement Running with its volume attached; after each trial it
+// undoes the fault and waits for DRBD and the taints to heal.
+func repeatTrials(ctx context.Context, c *cluster.Cluster, f failoverFlags, vol cluster.Volume, current cluster.Placement,
+	what string, fault, undo func(node string) error) (trials, cluster.Placement, error) {
 	var out trials
 	for i := 1; i <= f.trials; i++ {
 		node := current.Node
 		survivor := otherDiskful(vol, node)
-		crashed := time.Now()
-		if err := c.CrashNode(node); err != nil {
-			return nil, flaps, err
+		broken := time.Now()
+		if err := fault(node); err != nil {
+			return nil, current, err
 		}
 		detected, err := waitDetected(ctx, c, survivor, node, vol.Resource())
 		if err != nil {
-			return nil, flaps, fmt.Errorf("trial %d: %w", i, err)
+			return nil, current, fmt.Errorf("%s trial %d: %w", what, i, err)
 		}
-		detectedAfter := detected.Sub(crashed)
 		rctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 		next, err := c.WaitRunningAttached(rctx, vol.Namespace, "pg-0", vol.Resource(), current.UID)
 		cancel()
 		if err != nil {
-			return nil, flaps, fmt.Errorf("trial %d: no replacement for pg-0 after crashing %s: %w", i, node, err)
+			return nil, current, fmt.Errorf("%s trial %d: no replacement for pg-0 after the %s of %s: %w", what, i, what, node, err)
 		}
-		t := trial{detected: detectedAfter, running: time.Since(crashed)}
+		t := trial{detected: detected.Sub(broken), running: time.Since(broken)}
 		out = append(out, t)
-		fmt.Printf("trial %2d: crash %s; DRBD on %s noticed +%.1fs; replacement Running on %s with its volume attached +%.1fs (%.1fs after detection)\n",
-			i, node, survivor, t.detected.Seconds(), next.Node, t.running.Seconds(), (t.running - t.detected).Seconds())
-		if err := c.RestartNode(ctx, node); err != nil {
-			return nil, flaps, err
+		fmt.Printf("%s trial %2d: %s %s; DRBD on %s noticed +%.1fs; replacement Running on %s with its volume attached +%.1fs (%.1fs after detection)\n",
+			what, i, what, node, survivor, t.detected.Seconds(), next.Node, t.running.Seconds(), (t.running - t.detected).Seconds())
+		if err := undo(node); err != nil {
+			return nil, current, err
 		}
 		if err := waitHealed(ctx, c, vol); err != nil {
-			return nil, flaps, fmt.Errorf("trial %d: %w", i, err)
+			return nil, current, fmt.Errorf("%s trial %d: %w", what, i, err)
 		}
 		current = next
 	}
-	logf("flapping the replication link of %s ten times for %v each", current.Node, f.timeout*8/10)
-	flaps, err = c.LinkFlaps(ctx, current.Node, otherDiskful(vol, current.Node), vol.Resource(), vol.Namespace, "pg-0", current.UID, 10, f.timeout*8/10)
-	return out, flaps, err
+	return out, current, nil
 }
 
 // otherDiskful is the volume's diskful node other than node.

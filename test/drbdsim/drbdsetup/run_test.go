@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -137,6 +138,38 @@ func TestSecondaryForce(t *testing.T) {
 	}
 	if got := run(c, "b", "primary", "r"); got.code != 0 {
 		t.Errorf("primary on b after a let go: exit %d, stderr %q", got.code, got.stderr)
+	}
+}
+
+// TestSecondaryForceFrozen forces a Primary whose I/O is frozen, with its
+// close pending, to Secondary: the frozen I/O fails and the close
+// completes. show reports on-suspended-primary-outdated.
+func TestSecondaryForceFrozen(t *testing.T) {
+	c := newCluster(t)
+	if err := c.OpenDevice("a", "r"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Partition([]string{"a"}, []string{"b", "t"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CloseDevice("a", "r"); !errors.Is(err, drbdsim.ErrCloseBlocked) {
+		t.Fatalf("close on the frozen a: %v, want ErrCloseBlocked", err)
+	}
+	if got := run(c, "a", "secondary", "r"); got.code != 11 || !strings.Contains(got.stderr, "Device is held open by someone") {
+		t.Errorf("secondary on the frozen a: exit %d, stderr %q; want 11, held open", got.code, got.stderr)
+	}
+	if got := run(c, "a", "secondary", "r", "--force"); got.code != 0 {
+		t.Fatalf("secondary --force: exit %d, stderr %q", got.code, got.stderr)
+	}
+	v, _ := c.View("a", "r")
+	if v.Role != "Secondary" || v.ForceIOFailures || v.InUse() {
+		t.Errorf("after secondary --force: role %s, force-io-failures %v, open %v; want Secondary, closed", v.Role, v.ForceIOFailures, v.InUse())
+	}
+	if pending, err := c.ClosePending("a", "r"); err != nil || pending {
+		t.Errorf("close still pending: %v, %v", pending, err)
+	}
+	if got := run(c, "a", "show", "r"); got.code != 0 || !strings.Contains(got.stdout, "on-suspended-primary-outdated\tdisconnect;") {
+		t.Errorf("show: exit %d, stdout %q; want on-suspended-primary-outdated disconnect", got.code, got.stdout)
 	}
 }
 

@@ -47,6 +47,9 @@ func writeShowText(b *strings.Builder, r *drbdjson.ShowResource) {
 	if r.Options.OnNoQuorum != "" {
 		fmt.Fprintf(b, "        on-no-quorum    \t%s;\n", r.Options.OnNoQuorum)
 	}
+	if r.Options.OnSuspendedPrimaryOutdated != "" {
+		fmt.Fprintf(b, "        on-suspended-primary-outdated\t%s;\n", r.Options.OnSuspendedPrimaryOutdated)
+	}
 	b.WriteString("    }\n    _this_host {\n")
 	fmt.Fprintf(b, "        node-id\t\t\t%d;\n", r.ThisHost.NodeID)
 	for _, v := range r.ThisHost.Volumes {

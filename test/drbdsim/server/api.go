@@ -27,4 +27,10 @@ type PartitionRequest struct {
 // ErrorResponse is the body of every error answer.
 type ErrorResponse struct {
 	Error string `json:"error"`
+	// Code names errors that callers handle: CodeCloseBlocked.
+	Code string `json:"code,omitempty"`
 }
+
+// CodeCloseBlocked is the code of a close that waits for frozen I/O
+// (drbdsim.ErrCloseBlocked): the close stays pending.
+const CodeCloseBlocked = "close-blocked"

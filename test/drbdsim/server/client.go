@@ -41,10 +41,18 @@ func (c *Client) Close() { c.transport.CloseIdleConnections() }
 type APIError struct {
 	StatusCode int
 	Message    string
+	// Code is the answer's error code, if any (CodeCloseBlocked).
+	Code string
 }
 
 func (e *APIError) Error() string {
 	return fmt.Sprintf("simulator answered %d: %s", e.StatusCode, e.Message)
+}
+
+// Is lets errors.Is(err, drbdsim.ErrCloseBlocked) recognize a close that
+// the server reported as blocked.
+func (e *APIError) Is(target error) bool {
+	return target == drbdsim.ErrCloseBlocked && e.Code == CodeCloseBlocked
 }
 
 // Exec runs a drbdsetup command line on a node: it copies the command's
@@ -109,7 +117,9 @@ func (c *Client) RemoveResource(ctx context.Context, name string) error {
 
 // ReplicaAction runs "open", "close", "down" or "up" on a node's replica of
 // a resource (see drbdsim.Cluster's OpenDevice, CloseDevice, DownReplica,
-// UpReplica).
+// UpReplica). A close (or an open) refused because a close waits for frozen
+// I/O is an *APIError that matches drbdsim.ErrCloseBlocked (errors.Is); the
+// close stays pending and completes by itself.
 func (c *Client) ReplicaAction(ctx context.Context, action, node, res string) error {
 	path := "/v1/resources/" + url.PathEscape(res) + "/replicas/" + url.PathEscape(node) + "/" + url.PathEscape(action)
 	return c.call(ctx, http.MethodPost, path, nil, nil)
@@ -180,5 +190,5 @@ func readError(resp *http.Response) error {
 	if err := json.Unmarshal(data, &e); err != nil || e.Error == "" {
 		e.Error = string(bytes.TrimSpace(data))
 	}
-	return &APIError{StatusCode: resp.StatusCode, Message: e.Error}
+	return &APIError{StatusCode: resp.StatusCode, Message: e.Error, Code: e.Code}
 }

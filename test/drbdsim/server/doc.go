@@ -11,7 +11,10 @@
 //
 // Control (JSON bodies; errors are {"error": "..."} with 400 for invalid
 // input, 404 for unknown nodes or resources, 409 for refused changes, 503
-// once the cluster is closed):
+// once the cluster is closed). A close of a device whose I/O is frozen is
+// answered 409 with "code": "close-blocked": the close is pending and
+// completes by itself once I/O resumes or fails (drbdsim.ErrCloseBlocked);
+// an open meanwhile gets the same answer.
 //
 //	POST   /v1/nodes                                {"name": "a"}
 //	POST   /v1/nodes/{node}/crash

@@ -296,6 +296,47 @@ func TestControlAPI(t *testing.T) {
 	}
 }
 
+// TestControlAPICloseBlocked closes, over the API, the device of a Primary
+// whose I/O is frozen: the answer is a 409 that matches
+// drbdsim.ErrCloseBlocked, and the close completes once quorum is back.
+func TestControlAPICloseBlocked(t *testing.T) {
+	c := newCluster(t)
+	socket := startServer(t, c)
+	client := server.NewClient(socket)
+	defer client.Close()
+	ctx := context.Background()
+	if err := client.ReplicaAction(ctx, "open", "a", "r"); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Partition(ctx, []string{"a"}, []string{"b", "t"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, action := range []string{"close", "open"} {
+		var apiErr *server.APIError
+		err := client.ReplicaAction(ctx, action, "a", "r")
+		if !errors.Is(err, drbdsim.ErrCloseBlocked) || !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusConflict ||
+			apiErr.Code != server.CodeCloseBlocked {
+			t.Errorf("%s on the frozen a: %v, want a 409 matching ErrCloseBlocked", action, err)
+		}
+	}
+	st, err := client.State(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := st.Resources[0].Replicas[0]; r.Node != "a" || !r.ClosePending || !r.View.InUse() {
+		t.Errorf("state of a: %+v, want a pending close and the device open", r)
+	}
+	if err := client.Heal(ctx, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if pending, err := c.ClosePending("a", "r"); err != nil || pending {
+		t.Errorf("close pending after the heal: %v, %v; want the close completed", pending, err)
+	}
+	if err := client.ReplicaAction(ctx, "close", "b", "r"); err != nil || errors.Is(err, drbdsim.ErrCloseBlocked) {
+		t.Errorf("close of a closed device: %v", err)
+	}
+}
+
 // TestClientExec runs commands through the client in the test process.
 func TestClientExec(t *testing.T) {
 	c := newCluster(t)

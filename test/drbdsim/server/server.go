@@ -187,7 +187,11 @@ func statusOf(err error) int {
 }
 
 func writeError(w http.ResponseWriter, code int, err error) {
+	resp := ErrorResponse{Error: err.Error()}
+	if errors.Is(err, drbdsim.ErrCloseBlocked) {
+		resp.Code = CodeCloseBlocked
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(ErrorResponse{Error: err.Error()})
+	_ = json.NewEncoder(w).Encode(resp)
 }
