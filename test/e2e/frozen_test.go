@@ -178,8 +178,12 @@ func TestFrozenIOForceIOFailures(t *testing.T) {
 	if err := c.DRBD.Secondary("node-a1", vol.Resource(), true); err != nil {
 		t.Fatal(err)
 	}
+	// The taint lasts only until the evicted pod's device is closed, which
+	// may be a few milliseconds: its Events tell that it came and went.
 	waitFor(t, 30*time.Second, "node-a1 tainted force-io-error", func(ctx context.Context) (bool, error) {
-		return nodeTainted(ctx, c, "node-a1", metadata.TaintForceIOError)
+		return slices.ContainsFunc(eventsOf(ctx, c, "node-a1", metadata.ReasonNodeTainted), func(e corev1.Event) bool {
+			return strings.Contains(e.Message, "force-io-failures")
+		}), nil
 	})
 	rctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
@@ -191,7 +195,7 @@ func TestFrozenIOForceIOFailures(t *testing.T) {
 	}
 	waitFor(t, 30*time.Second, "the force-io-error taint to go", func(ctx context.Context) (bool, error) {
 		tainted, err := nodeTainted(ctx, c, "node-a1", metadata.TaintForceIOError)
-		return err == nil && !tainted, nil
+		return err == nil && !tainted && len(eventsOf(ctx, c, "node-a1", metadata.ReasonNodeUntainted)) > 0, nil
 	})
 }
 
