@@ -16,18 +16,18 @@ import (
 	"github.com/linstor-ha/linstor-ha/pkg/metadata"
 )
 
-// FlapResult is what link flaps cost: how many polls saw the pod deleted
-// or being deleted, and how many saw a node carry the lost-quorum taint.
+// FlapResult is what link flaps cost: how many pods of the workload were
+// deleted, and how many times a node got the lost-quorum taint.
 type FlapResult struct {
 	Flaps, Deletions, Taints int
 }
 
 // LinkFlaps cuts node's replication links to every other node for down,
-// heals them and waits until DRBD on observer sees node connected again,
-// flaps times in a row, while every API connection and Lease stays alive.
-// Throughout, it polls whether the pod ns/name (of the given UID) is
-// deleted and whether any node is tainted. A fail-over timeout longer than
-// down must leave both at zero.
+// then heals them for as long and waits until DRBD on observer sees node
+// connected, flaps times in a row, while every API connection and Lease
+// stays alive. Throughout, it watches the pod ns/name (first the one of
+// the given UID, then each replacement) and the nodes' taints. A fail-over
+// timeout longer than down must leave both counts at zero.
 func (c *Cluster) LinkFlaps(ctx context.Context, node, observer, resource, ns, name string, uid types.UID, flaps int, down time.Duration) (FlapResult, error) {
 	res := FlapResult{Flaps: flaps}
 	others := c.NodeNamesBut(node)
@@ -38,15 +38,26 @@ func (c *Cluster) LinkFlaps(ctx context.Context, node, observer, resource, ns, n
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		watched, counted := uid, false
+		tainted := map[string]bool{}
 		_ = wait.PollUntilContextCancel(pollCtx, 50*time.Millisecond, true, func(ctx context.Context) (bool, error) {
-			deleted := c.podGoneOrDeleting(ctx, ns, name, uid)
-			tainted := c.nodesTainted(ctx, metadata.TaintLostQuorum)
 			mu.Lock()
 			defer mu.Unlock()
-			if deleted {
+			if !counted && c.podGoneOrDeleting(ctx, ns, name, watched) {
 				res.Deletions++
+				counted = true
 			}
-			res.Taints += tainted
+			// Follow the replacement, so that a second fail-over counts too.
+			if pod, err := c.Client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{}); err == nil && pod.UID != watched && pod.DeletionTimestamp == nil {
+				watched, counted = pod.UID, false
+			}
+			now := c.nodesWithTaint(ctx, metadata.TaintLostQuorum)
+			for n := range now {
+				if !tainted[n] {
+					res.Taints++
+				}
+			}
+			tainted = now
 			return false, nil
 		})
 	}()
@@ -68,6 +79,13 @@ func (c *Cluster) flap(ctx context.Context, node, observer, resource string, oth
 		}
 		if err := c.HealReplication(); err != nil {
 			return err
+		}
+		// Up as long as it was down: DRBD needs its reconnect time, and a
+		// link that is never up long enough is a long cut, not flaps.
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(down):
 		}
 		err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
 			v, ok := c.DRBD.View(observer, resource)
@@ -92,19 +110,20 @@ func (c *Cluster) podGoneOrDeleting(ctx context.Context, ns, name string, uid ty
 	return pod.UID != uid || pod.DeletionTimestamp != nil
 }
 
-// nodesTainted counts the nodes that carry the taint key.
-func (c *Cluster) nodesTainted(ctx context.Context, key string) int {
+// nodesWithTaint returns the nodes that carry the taint key; none when the
+// list fails.
+func (c *Cluster) nodesWithTaint(ctx context.Context, key string) map[string]bool {
+	out := map[string]bool{}
 	list, err := c.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return 0
+		return out
 	}
-	var n int
 	for _, node := range list.Items {
 		if slices.ContainsFunc(node.Spec.Taints, func(t corev1.Taint) bool { return t.Key == key }) {
-			n++
+			out[node.Name] = true
 		}
 	}
-	return n
+	return out
 }
 
 // NodeNamesBut returns the names of every node but node.

@@ -95,6 +95,6 @@ func TestFailOverAtDetectionNotOnALinkFlap(t *testing.T) {
 	deletions, taints := res.Deletions, res.Taints
 	t.Logf("flap_trials=10 deletions=%d taints=%d", deletions, taints)
 	if deletions != 0 || taints != 0 {
-		t.Errorf("ten link flaps shorter than the timeout: %d polls saw pg-0 deleted, %d saw a node tainted; want none", deletions, taints)
+		t.Errorf("ten link flaps shorter than the timeout: %d deletions of pg-0, %d taints; want none", deletions, taints)
 	}
 }
