@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/linstor-ha/linstor-ha/pkg/metadata"
+	"github.com/linstor-ha/linstor-ha/pkg/restconfig"
 	"github.com/linstor-ha/linstor-ha/test/csidriver"
 )
 
@@ -40,6 +41,10 @@ type Node struct {
 	kubelet *kubelet
 	csi     *csidriver.Server
 	up      bool
+
+	// sidecarTokenDir holds what the sidecar container sees at
+	// restconfig.ServiceAccountDir.
+	sidecarTokenDir string
 }
 
 // nodeObject is what a freshly registered node looks like: its zone, and
@@ -130,28 +135,46 @@ func (c *Cluster) startNode(ctx context.Context, n *Node) error {
 	return nil
 }
 
-// startSidecar runs the node's csi-sidecar next to its CSI endpoint, with
-// its drbdsetup, through its API proxy and with the service account and
-// rights of manifests/sidecar, as the DaemonSet does.
+// startSidecar runs the sidecar container of the node's CSI node pod, as
+// the kubelet would: its args, its environment and its service account
+// from the pod spec, its credentials only from the volumes its container
+// mounts (in-cluster configuration, no kubeconfig), the node's CSI
+// endpoint and drbdsetup in place of the pod's host paths, and the node's
+// API proxy as the API server. A node without such a pod runs no sidecar.
 func (c *Cluster) startSidecar(n *Node) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	pod, err := c.sidecarPod(ctx, n)
+	if err != nil || pod == nil {
+		return err
+	}
 	port, err := freePort()
 	if err != nil {
 		return err
 	}
-	kubeconfig, err := c.sidecarKubeconfig(context.Background(), n, c.sidecarNS, c.sidecarSA)
+	httpAddr := "127.0.0.1:" + strconv.Itoa(port)
+	pp, err := c.containerProcess(ctx, n, pod, sidecarContainer, map[string]string{
+		"--csi-address":   n.CSISocket,
+		"--drbdsetup":     n.Drbdsetup,
+		"--http-endpoint": httpAddr,
+	})
 	if err != nil {
 		return err
 	}
-	args := append([]string{
-		"--csi-address=" + n.CSISocket,
-		"--node-name=" + n.Spec.Name,
-		"--kubeconfig=" + kubeconfig,
-		"--drbdsetup=" + n.Drbdsetup,
-		"--http-endpoint=127.0.0.1:" + strconv.Itoa(port),
-		"--liveness-namespace=" + c.sidecarNS,
-	}, c.opts.SidecarArgs...)
-	n.SidecarHTTP = "127.0.0.1:" + strconv.Itoa(port)
-	n.sidecar, err = c.procs.start(c.Dir, "sidecar-"+n.Spec.Name, c.opts.Sidecar, args, nil)
+	n.sidecarTokenDir = ""
+	for _, m := range pp.mounts.Mounts {
+		if m.Target == restconfig.ServiceAccountDir {
+			n.sidecarTokenDir = m.Source
+		}
+	}
+	if n.sidecarTokenDir != "" {
+		if err := c.writeSidecarKubeconfig(n); err != nil {
+			return err
+		}
+	}
+	pp.args = append(pp.args, c.opts.SidecarArgs...)
+	n.SidecarHTTP = httpAddr
+	n.sidecar, err = pp.start(&c.procs, c.Dir, "sidecar-"+n.Spec.Name, c.opts.Sidecar)
 	return err
 }
 

@@ -50,6 +50,18 @@ type Options struct {
 	// replica report CRD is installed.
 	Sidecar     string
 	SidecarArgs []string
+	// SidecarNamespace is the namespace of the CSI node pods the sidecars
+	// run in, and so of their rights and Leases; default: that of
+	// manifests/sidecar, Piraeus' default.
+	SidecarNamespace string
+	// SidecarDaemonSet names a CSI node DaemonSet in SidecarNamespace that
+	// the test applies itself, as the Piraeus operator renders it, together
+	// with the sidecar's objects: the cluster installs none of them, and a
+	// node runs the sidecar container of its pod of that DaemonSet once the
+	// pod is scheduled there (StockScheduler) and StartSidecars is called.
+	// Empty: the cluster installs manifests/sidecar and gives every node a
+	// CSI node pod of its own from components/piraeus's pod template.
+	SidecarDaemonSet string
 	// StockScheduler runs the upstream kube-scheduler as the default
 	// scheduler.
 	StockScheduler bool

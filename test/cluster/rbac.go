@@ -2,9 +2,11 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -18,58 +20,114 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// installSidecarRBAC applies the sidecar's ClusterRole and binding from
-// manifests/sidecar, with the service account they bind, and the policy
-// that keeps each sidecar to its own report, so that sidecars run with
-// exactly the rights a real cluster gives them.
+// installSidecarRBAC renders manifests/sidecar into the sidecars'
+// namespace with kustomize and applies it, with the service account its
+// bindings name (Piraeus creates that one), so that sidecars run with
+// exactly the rights and the policy a real cluster gives them. With
+// Options.SidecarDaemonSet the test installs them itself, as a user would.
 func (c *Cluster) installSidecarRBAC(ctx context.Context) (namespace, account string, err error) {
-	dir := filepath.Join(sourceDir(), "..", "..", "manifests", "sidecar")
-	var role rbacv1.ClusterRole
-	var binding rbacv1.ClusterRoleBinding
-	for file, obj := range map[string]any{"clusterrole.yaml": &role, "clusterrolebinding.yaml": &binding} {
-		raw, err := os.ReadFile(filepath.Join(dir, file))
-		if err != nil {
-			return "", "", err
-		}
-		if err := yaml.UnmarshalStrict(raw, obj); err != nil {
-			return "", "", fmt.Errorf("failed to read %s: %w", file, err)
-		}
+	namespace, account, err = sidecarAccount()
+	if err != nil {
+		return "", "", err
 	}
-	if len(binding.Subjects) != 1 || binding.Subjects[0].Kind != rbacv1.ServiceAccountKind {
-		return "", "", fmt.Errorf("the sidecar's binding must name one service account")
+	if c.opts.SidecarNamespace != "" {
+		namespace = c.opts.SidecarNamespace
 	}
-	namespace, account = binding.Subjects[0].Namespace, binding.Subjects[0].Name
+	if c.opts.SidecarDaemonSet != "" {
+		return namespace, "", nil
+	}
+	dir := filepath.Join(c.Dir, "sidecar-manifests")
+	if err := WriteKustomization(dir, map[string]any{
+		"namespace": namespace,
+		"resources": []string{filepath.Join(ManifestsDir(), "sidecar")},
+	}); err != nil {
+		return "", "", err
+	}
+	rendered, err := c.Kustomize(ctx, dir)
+	if err != nil {
+		return "", "", err
+	}
+	if err := checkSubjects(rendered, namespace, account); err != nil {
+		return "", "", err
+	}
 	if _, err := c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return "", "", err
 	}
 	if _, err := c.Client.CoreV1().ServiceAccounts(namespace).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: account}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return "", "", err
 	}
-	if _, err := c.Client.RbacV1().ClusterRoles().Create(ctx, &role, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+	// kube-controller-manager publishes the cluster's CA (its
+	// --root-ca-file) into every namespace, seconds after it starts; the
+	// first CSI node pod's volume would wait for it. The same CA goes in
+	// at once.
+	ca, err := os.ReadFile(c.cp.pki.path("ca.crt"))
+	if err != nil {
 		return "", "", err
 	}
-	if _, err := c.Client.RbacV1().ClusterRoleBindings().Create(ctx, &binding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+	rootCA := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "kube-root-ca.crt"}, Data: map[string]string{"ca.crt": string(ca)}}
+	if _, err := c.Client.CoreV1().ConfigMaps(namespace).Create(ctx, rootCA, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return "", "", err
 	}
-	for _, f := range []string{"lease-role.yaml", "report-policy.yaml"} {
-		if err := c.Apply(ctx, filepath.Join(dir, f)); err != nil {
-			return "", "", err
-		}
+	file := filepath.Join(dir, "rendered.yaml")
+	if err := os.WriteFile(file, rendered, 0o644); err != nil {
+		return "", "", err
 	}
-	return namespace, account, nil
+	return namespace, account, c.Apply(ctx, file)
 }
 
-// sidecarKubeconfig writes a kubeconfig for a node's sidecar: the service
-// account's token, bound to the node as the kubelet would bind it, through
-// the node's API proxy.
-func (c *Cluster) sidecarKubeconfig(ctx context.Context, n *Node, namespace, account string) (string, error) {
-	nodeObj, err := c.Client.CoreV1().Nodes().Get(ctx, n.Spec.Name, metav1.GetOptions{})
+// sidecarAccount is the CSI node pods' service account that
+// manifests/sidecar refers to, and its default namespace.
+func sidecarAccount() (namespace, name string, err error) {
+	file := filepath.Join(ManifestsDir(), "sidecar", "csi-node-serviceaccount.yaml")
+	raw, err := os.ReadFile(file)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	bound := &authenticationv1.BoundObjectReference{Kind: "Node", APIVersion: "v1", Name: nodeObj.Name, UID: nodeObj.UID}
-	path := c.SidecarKubeconfig(n.Spec.Name)
-	return path, c.tokenKubeconfig(ctx, namespace, account, "https://"+n.proxy.addr(), bound, path)
+	var sa corev1.ServiceAccount
+	if err := yaml.UnmarshalStrict(raw, &sa); err != nil {
+		return "", "", fmt.Errorf("failed to read %s: %w", file, err)
+	}
+	return sa.Namespace, sa.Name, nil
+}
+
+// checkSubjects fails unless every RBAC binding in the rendered manifests
+// names the account in namespace, so that a kustomize reference that did
+// not follow the namespace shows here rather than as a sidecar without
+// rights.
+func checkSubjects(rendered []byte, namespace, account string) error {
+	n := 0
+	for _, doc := range strings.Split(string(rendered), "\n---\n") {
+		var b rbacv1.RoleBinding
+		if err := yaml.Unmarshal([]byte(doc), &b); err != nil || (b.Kind != "RoleBinding" && b.Kind != "ClusterRoleBinding") {
+			continue
+		}
+		for _, s := range b.Subjects {
+			if s.Kind != rbacv1.ServiceAccountKind || s.Name != account || s.Namespace != namespace {
+				return fmt.Errorf("%s %s binds %s %s/%s, want the service account %s/%s", b.Kind, b.Name, s.Kind, s.Namespace, s.Name, namespace, account)
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		return errors.New("the sidecar's manifests bind no service account")
+	}
+	return nil
+}
+
+// writeSidecarKubeconfig writes a kubeconfig with the token that a node's
+// sidecar container sees, through the node's API proxy, for tests that act
+// as that sidecar.
+func (c *Cluster) writeSidecarKubeconfig(n *Node) error {
+	tok, err := os.ReadFile(c.SidecarTokenFile(n.Spec.Name))
+	if err != nil {
+		return fmt.Errorf("the sidecar of %s has no token: %w", n.Spec.Name, err)
+	}
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["local"] = &clientcmdapi.Cluster{Server: "https://" + n.proxy.addr(), CertificateAuthority: c.cp.pki.path("ca.crt")}
+	cfg.AuthInfos["sidecar"] = &clientcmdapi.AuthInfo{Token: string(tok)}
+	cfg.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "sidecar"}
+	cfg.CurrentContext = "local"
+	return clientcmd.WriteToFile(*cfg, c.SidecarKubeconfig(n.Spec.Name))
 }
 
 // tokenKubeconfig writes a kubeconfig that authenticates with a token of
@@ -92,8 +150,9 @@ func (c *Cluster) tokenKubeconfig(ctx context.Context, namespace, account, serve
 	return clientcmd.WriteToFile(*cfg, path)
 }
 
-// SidecarKubeconfig is the kubeconfig a node's sidecar runs with: its
-// account's token, bound to the node.
+// SidecarKubeconfig is a kubeconfig with the token of a node's sidecar:
+// its account's, bound to its CSI node pod. The sidecar itself does not use
+// it; it reads the token where its container mounts it.
 func (c *Cluster) SidecarKubeconfig(node string) string {
 	return filepath.Join(c.Dir, "nodes", node, "sidecar.kubeconfig")
 }

@@ -26,25 +26,28 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/ptr"
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/linstor-ha/linstor-ha/test/cluster"
 )
 
-// kustomizations are the base and the overlays of manifests/.
-var kustomizations = []string{".", "overlays/cert-manager", "overlays/piraeus"}
+// kustomizations are manifests/ and the kustomizations in it that render
+// alone; the components render in composedKustomization.
+var kustomizations = []string{".", "base", "sidecar", "overlays/cert-manager"}
 
 // notServed are API groups whose kinds test clusters do not serve; their
 // objects are checked for consistency instead of by a dry run.
 var notServed = []string{"cert-manager.io", "piraeus.io"}
 
-// TestManifestsAreValid renders the base and every overlay with kubectl
-// kustomize and sends every object to the API server as a server-side dry
-// run with strict field validation: an invalid field, kind or reference
-// fails the test. It also checks that the base holds every manifest file,
-// that cert-manager's objects match the webhook's Service and Secret, and
-// that the DaemonSet patch, plain and inside the Piraeus LinstorCluster,
-// applies to a LINSTOR CSI node DaemonSet.
+// TestManifestsAreValid renders manifests/, its kustomizations and every
+// component combined as a user combines them with kubectl kustomize, and
+// sends every object to the API server as a server-side dry run with strict
+// field validation: an invalid field, kind or reference fails the test. It
+// also checks that manifests/ holds every manifest file, that
+// cert-manager's objects match the webhook's Service and Secret, and that
+// the DaemonSet patch, plain and inside the Piraeus component, applies to
+// a LINSTOR CSI node DaemonSet.
 func TestManifestsAreValid(t *testing.T) {
 	c := startCluster(t, cluster.Options{Sidecar: sidecarBinary(t)})
 	ctx := context.Background()
@@ -62,22 +65,46 @@ func TestManifestsAreValid(t *testing.T) {
 	}
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco))
 	rendered := map[string][]unstructured.Unstructured{}
+	dirs := map[string]string{"composed": composedKustomization(t)}
 	for _, k := range kustomizations {
-		out, err := c.Kustomize(ctx, filepath.Join(cluster.ManifestsDir(), k))
+		dirs[k] = filepath.Join(cluster.ManifestsDir(), k)
+	}
+	for name, dir := range dirs {
+		out, err := c.Kustomize(ctx, dir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		rendered[k] = decodeObjects(t, k, out)
-		for _, obj := range rendered[k] {
+		rendered[name] = decodeObjects(t, name, out)
+		for _, obj := range rendered[name] {
 			if slices.Contains(notServed, obj.GroupVersionKind().Group) {
 				continue
 			}
-			dryRunCreate(ctx, t, c, dyn, mapper, k, obj)
+			dryRunCreate(ctx, t, c, dyn, mapper, name, obj)
 		}
 	}
 	checkBaseHoldsEveryFile(t, rendered["."])
 	checkCertManager(t, rendered["overlays/cert-manager"])
-	checkCSINodePatches(ctx, t, c, rendered["overlays/piraeus"])
+	checkCertManager(t, rendered["composed"])
+	checkCSINodePatches(ctx, t, c, rendered["composed"])
+}
+
+// composedKustomization writes a kustomization that lists manifests/, a
+// LinstorCluster and every component, as manifests/README.md shows.
+func composedKustomization(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	lc := []byte("apiVersion: piraeus.io/v1\nkind: LinstorCluster\nmetadata:\n  name: linstorcluster\nspec: {}\n")
+	if err := os.WriteFile(filepath.Join(dir, "linstorcluster.yaml"), lc, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := cluster.ManifestsDir()
+	if err := cluster.WriteKustomization(dir, map[string]any{
+		"resources":  []string{m, "linstorcluster.yaml"},
+		"components": []string{filepath.Join(m, "components", "cert-manager"), filepath.Join(m, "components", "piraeus")},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 func decodeObjects(t *testing.T, source string, raw []byte) []unstructured.Unstructured {
@@ -130,8 +157,10 @@ func objectID(o unstructured.Unstructured) string {
 	return o.GetKind() + "/" + o.GetNamespace() + "/" + o.GetName()
 }
 
-// checkBaseHoldsEveryFile fails for a manifest file whose objects the base
-// leaves out: a file added without its kustomization entry.
+// checkBaseHoldsEveryFile fails for a manifest file whose objects
+// manifests/ leaves out: a file added without its kustomization entry.
+// Components, overlays, patches, kustomize configurations and objects
+// kustomize never emits (local-config) are not resources.
 func checkBaseHoldsEveryFile(t *testing.T, base []unstructured.Unstructured) {
 	t.Helper()
 	inBase := map[string]bool{}
@@ -145,9 +174,9 @@ func checkBaseHoldsEveryFile(t *testing.T, base []unstructured.Unstructured) {
 		}
 		name := d.Name()
 		switch {
-		case d.IsDir() && name == "overlays":
+		case d.IsDir() && (name == "overlays" || name == "components"):
 			return filepath.SkipDir
-		case d.IsDir() || !strings.HasSuffix(name, ".yaml") || name == "kustomization.yaml" || strings.HasSuffix(name, "-patch.yaml"):
+		case d.IsDir() || !strings.HasSuffix(name, ".yaml") || name == "kustomization.yaml" || name == "kustomizeconfig.yaml" || strings.HasSuffix(name, "-patch.yaml"):
 			return nil
 		}
 		raw, err := os.ReadFile(path)
@@ -155,8 +184,11 @@ func checkBaseHoldsEveryFile(t *testing.T, base []unstructured.Unstructured) {
 			return err
 		}
 		for _, o := range decodeObjects(t, path, raw) {
+			if o.GetAnnotations()["config.kubernetes.io/local-config"] == "true" {
+				continue
+			}
 			if !inBase[objectID(o)] {
-				t.Errorf("%s: %s is not in the base kustomization", path, objectID(o))
+				t.Errorf("%s: %s is not in manifests/kustomization.yaml", path, objectID(o))
 			}
 		}
 		return nil
@@ -186,7 +218,7 @@ func checkCertManager(t *testing.T, objs []unstructured.Unstructured) {
 		}
 	}
 	if cert == nil || svc == nil || deploy == nil || mwc == nil {
-		t.Fatalf("overlays/cert-manager lacks the Certificate, the webhook's Service, Deployment or registration")
+		t.Fatalf("the rendering lacks the Certificate, the webhook's Service, Deployment or registration")
 	}
 	dnsNames, _, _ := unstructured.NestedStringSlice(cert.Object, "spec", "dnsNames")
 	if want := svc.GetName() + "." + svc.GetNamespace() + ".svc"; !slices.Contains(dnsNames, want) {
@@ -205,9 +237,11 @@ func checkCertManager(t *testing.T, objs []unstructured.Unstructured) {
 	}
 }
 
-// checkCSINodePatches checks that the LinstorCluster's patch is
-// sidecar/csi-node-patch.yaml, and that the patch applies, as a server-side
-// dry run, to a DaemonSet shaped like the one Piraeus creates.
+// checkCSINodePatches checks that the LinstorCluster's podTemplate (from
+// components/piraeus) is the pod template of sidecar/csi-node-patch.yaml,
+// that it switches Piraeus' HA controller off, and that the patch applies,
+// as a server-side dry run, to a DaemonSet shaped like the one Piraeus
+// creates.
 func checkCSINodePatches(ctx context.Context, t *testing.T, c *cluster.Cluster, objs []unstructured.Unstructured) {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(cluster.ManifestsDir(), "sidecar", "csi-node-patch.yaml"))
@@ -218,34 +252,36 @@ func checkCSINodePatches(ctx context.Context, t *testing.T, c *cluster.Cluster, 
 	if err := sigsyaml.Unmarshal(raw, &plain); err != nil {
 		t.Fatal(err)
 	}
-	var embedded map[string]any
+	plainTemplate, _, _ := unstructured.NestedMap(plain, "spec", "template")
+	var lcs []unstructured.Unstructured
 	for _, o := range objs {
-		if o.GetKind() != "LinstorCluster" {
-			continue
-		}
-		patches, _, _ := unstructured.NestedSlice(o.Object, "spec", "patches")
-		for _, p := range patches {
-			entry, _ := p.(map[string]any)
-			if target, _ := entry["target"].(map[string]any); target["name"] == "linstor-csi-node" {
-				text, _ := entry["patch"].(string)
-				if err := sigsyaml.Unmarshal([]byte(text), &embedded); err != nil {
-					t.Fatalf("the LinstorCluster's patch does not decode: %v", err)
-				}
-			}
+		if o.GetKind() == "LinstorCluster" {
+			lcs = append(lcs, o)
 		}
 	}
-	if !reflect.DeepEqual(embedded, plain) {
-		t.Fatalf("the LinstorCluster's patch of linstor-csi-node differs from sidecar/csi-node-patch.yaml")
+	if len(lcs) != 1 {
+		t.Fatalf("%d LinstorClusters rendered, want the user's one", len(lcs))
+	}
+	embedded, _, _ := unstructured.NestedMap(lcs[0].Object, "spec", "csiNode", "podTemplate")
+	if !reflect.DeepEqual(embedded, plainTemplate) {
+		t.Fatalf("the LinstorCluster's csiNode.podTemplate differs from the pod template of sidecar/csi-node-patch.yaml")
+	}
+	if enabled, found, _ := unstructured.NestedBool(lcs[0].Object, "spec", "highAvailabilityController", "enabled"); !found || enabled {
+		t.Errorf("the Piraeus component leaves Piraeus' HA controller on")
 	}
 
+	// Not in the sidecars' namespace: this DaemonSet would adopt their
+	// CSI node pods.
+	namespace(t, c, "csi-patch")
 	ds := &appsv1.DaemonSet{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "piraeus-datastore", Name: "linstor-csi-node"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: "csi-patch", Name: "linstor-csi-node"},
 		Spec: appsv1.DaemonSetSpec{
 			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/component": "linstor-csi-node"}},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app.kubernetes.io/component": "linstor-csi-node"}},
 				Spec: corev1.PodSpec{
-					Containers: []corev1.Container{{Name: "linstor-csi", Image: "linstor-csi", VolumeMounts: []corev1.VolumeMount{{Name: "plugin-dir", MountPath: "/csi"}}}},
+					AutomountServiceAccountToken: ptr.To(false),
+					Containers:                   []corev1.Container{{Name: "linstor-csi", Image: "linstor-csi", VolumeMounts: []corev1.VolumeMount{{Name: "plugin-dir", MountPath: "/csi"}}}},
 					Volumes: []corev1.Volume{{Name: "plugin-dir", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{
 						Path: "/var/lib/kubelet/plugins/linstor.csi.linbit.com",
 					}}}},
@@ -265,12 +301,17 @@ func checkCSINodePatches(ctx context.Context, t *testing.T, c *cluster.Cluster, 
 	if err != nil {
 		t.Fatalf("the DaemonSet patch does not apply: %v", err)
 	}
-	names := []string{}
+	var names, volumes []string
 	for _, ctr := range patched.Spec.Template.Spec.Containers {
 		names = append(names, ctr.Name)
 	}
-	if !slices.Equal(names, []string{"linstor-ha-sidecar", "linstor-csi"}) && !slices.Equal(names, []string{"linstor-csi", "linstor-ha-sidecar"}) {
-		t.Errorf("patched containers: %v, want the CSI plugin and the sidecar", names)
+	for _, v := range patched.Spec.Template.Spec.Volumes {
+		volumes = append(volumes, v.Name)
+	}
+	slices.Sort(names)
+	slices.Sort(volumes)
+	if !slices.Equal(names, []string{"linstor-csi", "linstor-ha-sidecar"}) || !slices.Equal(volumes, []string{"linstor-ha-sidecar-token", "plugin-dir"}) {
+		t.Errorf("patched containers %v and volumes %v, want the CSI plugin and the sidecar, the plugin's directory and the sidecar's token", names, volumes)
 	}
 }
 

@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -32,7 +35,7 @@ func roomLoss(ctx context.Context, f failoverFlags) error {
 	}
 	lostRoom := []string{"node-a1", "node-a2", "node-a3"}
 	logf("%d StatefulSet pods run in room-a; crashing %v", len(vols), lostRoom)
-	requestsBefore, err := c.SidecarCounters(ctx, apiRequestsMetric)
+	requestsBefore, err := c.SidecarCounters(ctx, apiRequestsMetric, "method")
 	if err != nil {
 		return err
 	}
@@ -55,17 +58,21 @@ func roomLoss(ctx context.Context, f failoverFlags) error {
 		return fmt.Errorf("%d of %d pods run again in room-b: %w", running, len(vols), err)
 	}
 	allRunning := time.Since(detected)
-	requestsAfter, err := c.SidecarCounters(ctx, apiRequestsMetric)
+	requestsAfter, err := c.SidecarCounters(ctx, apiRequestsMetric, "method")
 	if err != nil {
 		return err
 	}
-	requests := survivorsGrowth(requestsBefore, requestsAfter)
+	byMethod := survivorsGrowth(requestsBefore, requestsAfter)
+	var requests float64
+	for _, n := range byMethod {
+		requests += n
+	}
 	fmt.Printf("room loss (kube-controller-manager --kube-api-qps=%s, external-attacher --kube-api-qps=50): ", qpsFlag(f.roomKCMQPS))
 	fmt.Printf("DRBD noticed +%.1fs after the crash; all %d pods Running in room-b with their volumes attached %.1fs after detection (+%.1fs after the crash)\n",
 		detected.Sub(crashed).Seconds(), len(vols), allRunning.Seconds(), time.Since(crashed).Seconds())
 	fmt.Printf("room_failover_seconds all_running=%.1f pods=%d\n", allRunning.Seconds(), len(vols))
-	fmt.Printf("api_requests_per_pod=%.1f requests=%.0f pods=%d sidecars=%d\n",
-		requests/float64(len(vols)), requests, len(vols), len(requestsAfter))
+	fmt.Printf("api_requests_per_pod=%.1f requests=%.0f pods=%d sidecars=%d by_method=%s\n",
+		requests/float64(len(vols)), requests, len(vols), len(requestsAfter), formatCounts(byMethod))
 	return nil
 }
 
@@ -73,14 +80,26 @@ func roomLoss(ctx context.Context, f failoverFlags) error {
 // serves.
 const apiRequestsMetric = "rest_client_requests_total"
 
-// survivorsGrowth sums how much each counter of after grew since before;
-// the sidecars that are gone by after made no requests since.
-func survivorsGrowth(before, after map[string]float64) float64 {
-	var sum float64
-	for node, v := range after {
-		sum += v - before[node]
+// survivorsGrowth sums, by label value, how much each sidecar's counters
+// of after grew since before; the sidecars that are gone by after made no
+// requests since.
+func survivorsGrowth(before, after map[string]map[string]float64) map[string]float64 {
+	sum := map[string]float64{}
+	for node, values := range after {
+		for label, v := range values {
+			sum[label] += v - before[node][label]
+		}
 	}
 	return sum
+}
+
+// formatCounts renders counts by label value as "GET=3,POST=1", sorted.
+func formatCounts(counts map[string]float64) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(counts)) {
+		parts = append(parts, fmt.Sprintf("%s=%.0f", k, counts[k]))
+	}
+	return strings.Join(parts, ",")
 }
 
 // qpsFlag renders a rate limit, 0 being the component's default.
