@@ -128,22 +128,15 @@ func (e *Executor) evictPod(ctx context.Context, p *Pod) error {
 	return err
 }
 
-// removeFinalizer removes the external-attacher's finalizer, with a test on
-// the current list so that a concurrent change is not overwritten.
+// removeFinalizer removes the external-attacher's finalizer in one call:
+// a strategic-merge patch that deletes that one value from the list
+// leaves every other finalizer, and a concurrent change of them, alone,
+// and needs no read first.
 func (e *Executor) removeFinalizer(ctx context.Context, name string) error {
-	va, err := e.Client.StorageV1().VolumeAttachments().Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return err
-	}
-	i := slices.Index(va.Finalizers, AttacherFinalizer)
-	if i < 0 {
-		return nil
-	}
-	patch, _ := json.Marshal([]map[string]any{
-		{"op": "test", "path": fmt.Sprintf("/metadata/finalizers/%d", i), "value": AttacherFinalizer},
-		{"op": "remove", "path": fmt.Sprintf("/metadata/finalizers/%d", i)},
+	patch, _ := json.Marshal(map[string]any{
+		"metadata": map[string]any{"$deleteFromPrimitiveList/finalizers": []string{AttacherFinalizer}},
 	})
-	_, err = e.Client.StorageV1().VolumeAttachments().Patch(ctx, name, types.JSONPatchType, patch, metav1.PatchOptions{})
+	_, err := e.Client.StorageV1().VolumeAttachments().Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
 	return err
 }
 

@@ -49,9 +49,17 @@ func (r *recorder) outcome(ctx context.Context, a Action, err error, lost map[Ke
 	if since, ok := lost[Key{Resource: a.Resource, Node: a.Node}]; ok && a.Kind == DeletePod {
 		r.metrics.DetectionToAction.Observe(time.Since(since).Seconds())
 	}
-	r.event(a.Pod, a.Node, corev1.EventTypeNormal, a.Reason, a.Message)
+	if !quietKinds[a.Kind] {
+		r.event(a.Pod, a.Node, corev1.EventTypeNormal, a.Reason, a.Message)
+	}
 	return true
 }
+
+// quietKinds are the steps of making a volume detachable that the
+// VolumeAttachment's own Event already tells: an Event each would double
+// the API writes of a room's fail-over and say nothing new. They are
+// logged and counted like every action.
+var quietKinds = map[ActionKind]bool{ReleaseVolume: true, RemoveAttacherFinalizer: true}
 
 // actionKeys are the log keys that name what an action touches.
 func actionKeys(a Action) []any {
