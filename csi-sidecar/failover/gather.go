@@ -63,6 +63,9 @@ type gatherer struct {
 	// reportsSeen judge lost peers' report heartbeats by this node's
 	// clock.
 	reportsSeen *liveness.Sightings
+	// peerReports are the lost peers' reports as last read (see
+	// readPeerReport).
+	peerReports map[string]peerReportRead
 	// notReadySince is when each node was first seen NotReady here.
 	notReadySince map[string]time.Time
 	// optionsStale asks the next gathering to drop every cached option.
@@ -73,7 +76,7 @@ func newGatherer(opts ControllerOptions, resources Resources, view *clusterview.
 	return &gatherer{
 		node: opts.Node, peerNode: opts.PeerNode, timeout: opts.Timeout, hysteresis: opts.Hysteresis, evidenceGrace: opts.EvidenceGrace, reportStaleAfter: opts.ReportStaleAfter, taints: opts.Taints,
 		resources: resources, view: view, reports: reports, liveness: opts.Liveness, readOptions: opts.ReadOptions, metrics: m,
-		quorum: map[string]bool{}, established: map[string]bool{}, lossSeen: map[string]bool{}, notReadySince: map[string]time.Time{}, reportsSeen: liveness.NewSightings(),
+		quorum: map[string]bool{}, established: map[string]bool{}, lossSeen: map[string]bool{}, notReadySince: map[string]time.Time{}, reportsSeen: liveness.NewSightings(), peerReports: map[string]peerReportRead{},
 	}
 }
 

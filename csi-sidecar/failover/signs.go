@@ -6,6 +6,9 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/klog/v2"
+
+	"github.com/linstor-ha/linstor-ha/pkg/apis/linstorha/v1alpha1"
+	"github.com/linstor-ha/linstor-ha/pkg/metadata"
 )
 
 // signsOfLife reads a lost peer's report and Lease. A report that is not
@@ -16,9 +19,7 @@ import (
 func (g *gatherer) signsOfLife(ctx context.Context, name string, st *NodeState) bool {
 	logger := klog.FromContext(ctx)
 	now := time.Now()
-	getCtx, cancel := context.WithTimeout(ctx, CallTimeout)
-	rr, err := g.reports.Get(getCtx, name)
-	cancel()
+	rr, err := g.readPeerReport(ctx, name, now)
 	switch {
 	case apierrors.IsNotFound(err):
 		rr = nil
@@ -61,4 +62,44 @@ func (g *gatherer) signsOfLife(ctx context.Context, name string, st *NodeState) 
 		st.AliveUntil = v.AliveUntil
 	}
 	return true
+}
+
+// reportReadInterval is how long a lost peer's report, once read, serves
+// the evaluations that follow, at most a tenth of the staleness window. A
+// fail-over re-evaluates on every change of the pods and attachments it
+// moves; reading the same reports each time cost several reads per moved
+// pod in a room's loss, while a report whose heartbeat changes every few
+// seconds says nothing new within a second.
+func (g *gatherer) reportReadInterval() time.Duration {
+	return min(time.Second, g.reportStaleAfter/10)
+}
+
+// peerReportRead is one read of a peer's report: the report, or that it is
+// not there.
+type peerReportRead struct {
+	report *v1alpha1.ReplicaReport
+	at     time.Time
+}
+
+// readPeerReport returns the peer's report, from a read less than
+// reportReadInterval old when there is one; a failed read is not kept.
+func (g *gatherer) readPeerReport(ctx context.Context, name string, now time.Time) (*v1alpha1.ReplicaReport, error) {
+	if last, ok := g.peerReports[name]; ok && now.Sub(last.at) < g.reportReadInterval() && !now.Before(last.at) {
+		if last.report == nil {
+			return nil, apierrors.NewNotFound(v1alpha1.SchemeGroupVersion.WithResource(metadata.ReportResource).GroupResource(), name)
+		}
+		return last.report, nil
+	}
+	getCtx, cancel := context.WithTimeout(ctx, CallTimeout)
+	defer cancel()
+	rr, err := g.reports.Get(getCtx, name)
+	switch {
+	case apierrors.IsNotFound(err):
+		g.peerReports[name] = peerReportRead{at: now}
+	case err != nil:
+		delete(g.peerReports, name)
+	default:
+		g.peerReports[name] = peerReportRead{report: rr, at: now}
+	}
+	return rr, err
 }

@@ -73,9 +73,15 @@ func TestPeerReportJudgedByThisNodesClock(t *testing.T) {
 		t.Fatal("a heartbeat an hour ahead keeps a silent peer alive")
 	}
 
+	// A report just read serves the evaluations right after it, without
+	// another read: here, one that would fail.
+	reports.Fail = func() error { return errors.New("connection refused") }
+	if !c.signsOfLife(ctx, "ahead", &NodeState{}) {
+		t.Fatal("a report read a moment ago was read again")
+	}
 	// Staleness must be seen across reads that succeed: after a failed
 	// read, the same heartbeat is watched afresh.
-	reports.Fail = func() error { return errors.New("connection refused") }
+	time.Sleep(2 * c.reportReadInterval())
 	var st NodeState
 	if c.signsOfLife(ctx, "ahead", &st) {
 		t.Fatal("a report that cannot be read gave a complete view")
@@ -90,6 +96,7 @@ func TestPeerReportJudgedByThisNodesClock(t *testing.T) {
 	if err := reports.PatchStatus(ctx, "behind", status); err != nil {
 		t.Fatal(err)
 	}
+	time.Sleep(2 * c.reportReadInterval())
 	if st := read("behind"); st.Report != nil {
 		t.Fatal("an unsynced report counts as fresh")
 	}
