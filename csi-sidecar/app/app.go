@@ -142,7 +142,7 @@ func Run(ctx context.Context, o *Options, zone string) error {
 		},
 	}, recorder, m)
 	publisher := report.NewPublisher(report.Options{
-		NodeName: o.NodeName, Zone: zone, Heartbeat: o.ReportHeartbeat,
+		NodeName: o.NodeName, Zone: zone, Heartbeat: o.ReportHeartbeat, PeerNode: o.PeerNode,
 		OnWrite: func(err error) {
 			if err != nil {
 				m.APIErrors.WithLabelValues("WriteReport").Inc()

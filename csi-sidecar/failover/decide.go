@@ -3,10 +3,13 @@ package failover
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/linstor-ha/linstor-ha/pkg/drbd/state"
 	"github.com/linstor-ha/linstor-ha/pkg/metadata"
+	"github.com/linstor-ha/linstor-ha/pkg/protection"
 )
 
 // Refusal reasons, besides the Event reasons of package metadata.
@@ -17,6 +20,12 @@ const (
 	RefusedPeerMayStillWrite = "PeerMayStillWrite"
 	RefusedOptOut            = "OptedOut"
 	RefusedNoController      = "NoController"
+	// RefusedSurvivorsWithoutQuorum: the replicas left after the loss
+	// have no quorum, so none of them may promote.
+	RefusedSurvivorsWithoutQuorum = "SurvivorsWithoutQuorum"
+	// RefusedNoUpToDateSurvivor: the replicas left have quorum, but none
+	// of them holds UpToDate data to promote.
+	RefusedNoUpToDateSurvivor = "NoUpToDateSurvivor"
 )
 
 // Decide returns what to do now. It never acts on a resource that has no
@@ -98,6 +107,9 @@ func decidePeers(in *Input, v *Volume, d *Decision) {
 		case !v.Established:
 			refuse(RefusedNotEstablished, fmt.Sprintf("resource %s never had an UpToDate replica here: it may still be being created", r.Name))
 			continue
+		case blockedBy(r) != "":
+			explainBlocked(in, v, peer, pods, d)
+			continue
 		case !r.CanPromote() || !leads(in, r):
 			// This node cannot take over, or another survivor acts:
 			// one sidecar per partition keeps actions and Events single.
@@ -127,6 +139,157 @@ func decidePeers(in *Input, v *Volume, d *Decision) {
 		}
 		failOver(in, v, peer, evidence, pods, vas, d)
 	}
+}
+
+// blockedBy returns why no replica that this node is connected to may
+// promote r, "" when one may. The replicas connected to each other see the
+// same peers: without quorum here, none of them has it; with quorum, one
+// of them may promote if it holds UpToDate data. A node that has quorum
+// and data but may not promote for another reason (another Primary) is not
+// blocked by the loss.
+func blockedBy(r *state.Resource) string {
+	switch {
+	case len(r.Devices) == 0:
+		// Not set up here: this node knows nothing of the resource's
+		// quorum.
+		return ""
+	case !r.HasQuorum():
+		return RefusedSurvivorsWithoutQuorum
+	case !r.UpToDate() && len(r.UpToDatePeers()) == 0:
+		return RefusedNoUpToDateSurvivor
+	}
+	return ""
+}
+
+// explainsBlockedFailOver reports whether this node is the one survivor
+// that says why r cannot fail over: no survivor may promote it, and this
+// node has the lowest name among itself and the peers it is connected to.
+// Every survivor of a partition sees the same set, so one of them says it,
+// whatever its kind; the gatherer reads a lost peer's pods and signs of
+// life for it as for the node that would fail over.
+func explainsBlockedFailOver(node string, r *state.Resource, peerNode func(string) string) bool {
+	if blockedBy(r) == "" {
+		return false
+	}
+	for _, c := range r.Connections {
+		if c.Connected() && peerNode(c.Name) < node {
+			return false
+		}
+	}
+	return true
+}
+
+// explainBlocked records, once the loss of peer has lasted the timeout
+// and something besides DRBD shows that peer cannot write, why the volume
+// in use there cannot fail over: on each of its pods there and on the
+// peer's node. The Event names the lost replicas, the rule that stops the
+// fail-over and what would have let the volume survive. Without such
+// evidence this node may be the one cut off while the peer's side keeps
+// quorum and runs on: it says nothing.
+func explainBlocked(in *Input, v *Volume, peer string, pods []*Pod, d *Decision) {
+	r := v.DRBD
+	if !explainsBlockedFailOver(in.Node, r, in.PeerNode) {
+		return
+	}
+	key := Key{Resource: r.Name, Node: peer}
+	if !d.lostLongEnough(in, key, in.Nodes[peer].GoneSince) {
+		return
+	}
+	evidence, ok := peerCannotWrite(in, r.Name, peer)
+	if !ok {
+		if until := in.Nodes[peer].AliveUntil; !until.IsZero() {
+			d.wakeAt(until)
+		}
+		return
+	}
+	reason := blockedBy(r)
+	msg := blockedMessage(in, v, peer, evidence)
+	for _, p := range pods {
+		d.refuse(Refusal{Resource: r.Name, Node: peer, Pod: p, Reason: reason, Message: msg})
+	}
+	d.refuse(Refusal{Resource: r.Name, Node: peer, Reason: reason, Message: msg})
+}
+
+// blockedMessage says, in operators' words, which replicas this node's
+// DRBD lost, why no survivor can take over, and what placement would have
+// survived the loss: pkg/protection judges the loss by DRBD's quorum
+// rule. Decide knows no zones, so the loss is named by its nodes.
+func blockedMessage(in *Input, v *Volume, peer, evidence string) string {
+	r := v.DRBD
+	volume := "volume " + r.Name
+	if v.PV != "" && v.PV != r.Name {
+		volume = fmt.Sprintf("volume %s (DRBD resource %s)", v.PV, r.Name)
+	}
+	replicas := []protection.Replica{{Node: in.Node, Diskful: !allClients(r), UpToDate: r.UpToDate()}}
+	left := []string{in.Node}
+	var lost, lostNodes []string
+	for i := range r.Connections {
+		c := &r.Connections[i]
+		node := in.PeerNode(c.Name)
+		diskful := !peerClient(c)
+		replicas = append(replicas, protection.Replica{Node: node, Diskful: diskful, UpToDate: c.UpToDate()})
+		if c.Connected() {
+			left = append(left, node)
+			continue
+		}
+		kind := "diskful replica"
+		if !diskful {
+			kind = "tiebreaker"
+		}
+		lost = append(lost, fmt.Sprintf("the %s on %s", kind, node))
+		lostNodes = append(lostNodes, node)
+	}
+	slices.Sort(left)
+	why := fmt.Sprintf("DRBD on %s shows no quorum for it", in.Node)
+	if blockedBy(r) == RefusedNoUpToDateSurvivor {
+		why = fmt.Sprintf("none of the replicas left (%s) holds UpToDate data", strings.Join(left, ", "))
+	}
+	// The analysis explains the rule and the fix; should it ever disagree
+	// with what DRBD shows, DRBD's word stands alone.
+	if o, survives := protection.AfterLoss(replicas, lostNodes); !survives && o.Message != "" {
+		why = o.Message
+	}
+	msg := fmt.Sprintf("%s cannot fail over from %s (%s): DRBD on %s lost %s, and no replica left may promote it; %s. Its pods on %s stay as they are until a lost replica is back; `kubectl linstor-ha status %s` shows what to change",
+		volume, peer, evidence, in.Node, strings.Join(lost, " and "), why, peer, r.Name)
+	return truncate(msg, maxEventMessage)
+}
+
+// maxEventMessage keeps a message within what the API server takes for an
+// Event's note.
+const maxEventMessage = 1000
+
+// truncate cuts s to at most n bytes on a rune boundary, marking the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("...")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
+}
+
+// allClients reports whether every local device of r is intentionally
+// diskless (a tiebreaker or a diskless client).
+func allClients(r *state.Resource) bool {
+	for i := range r.Devices {
+		if !r.Devices[i].Client {
+			return false
+		}
+	}
+	return len(r.Devices) > 0
+}
+
+// peerClient reports whether the peer is intentionally diskless for every
+// volume, as DRBD last saw it.
+func peerClient(c *state.Connection) bool {
+	for i := range c.PeerDevices {
+		if !c.PeerDevices[i].PeerClient {
+			return false
+		}
+	}
+	return len(c.PeerDevices) > 0
 }
 
 // noticeDegraded says, once the loss has lasted the timeout, that a lost

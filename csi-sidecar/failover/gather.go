@@ -180,7 +180,7 @@ func (g *gatherer) addKubernetes(ctx context.Context, v *Volume, localPods []*co
 	}
 	complete := true
 	pods := localPods
-	if couldTakeOver(v.DRBD) {
+	if couldTakeOver(v.DRBD) || explainsBlockedFailOver(g.node, v.DRBD, g.peerNode) {
 		for _, conn := range v.DRBD.DisconnectedPeers() {
 			peer := g.peerNode(conn.Name)
 			if _, ok := peerPods[peer]; !ok && peer != g.node {
@@ -209,7 +209,7 @@ func (g *gatherer) addKubernetes(ctx context.Context, v *Volume, localPods []*co
 func (g *gatherer) lostPeers(resources []*state.Resource) map[string]bool {
 	lost := map[string]bool{}
 	for _, r := range resources {
-		if !couldTakeOver(r) {
+		if !couldTakeOver(r) && !explainsBlockedFailOver(g.node, r, g.peerNode) {
 			continue
 		}
 		for _, conn := range r.DisconnectedPeers() {

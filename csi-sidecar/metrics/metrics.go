@@ -31,6 +31,27 @@ type Metrics struct {
 	APIErrors *prometheus.CounterVec
 }
 
+// The protection gauges are set by the report publisher, which computes
+// the resources' protection for the node's report and has no Metrics of
+// its own; like apiRequests, every registry that New creates shares them.
+var (
+	// VolumesByProtection counts DRBD resources (volumes) by protection:
+	// ZoneSafe, NodeSafe, Unprotected, Unknown. A resource is counted by
+	// one node: the one with the lowest name among the replicas connected
+	// to each other.
+	VolumesByProtection = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "linstor_ha_volumes",
+		Help: "DRBD resources by protection (ZoneSafe, NodeSafe, Unprotected, Unknown), each counted by one node: the lowest-named of its replicas connected to each other.",
+	}, []string{"protection"})
+	// VolumesNotSurvivingZoneLoss counts, per zone that holds replicas,
+	// the resources whose pods could not fail over, or might not, after
+	// the loss of that zone; counted as VolumesByProtection.
+	VolumesNotSurvivingZoneLoss = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "linstor_ha_volumes_not_surviving_zone_loss",
+		Help: "DRBD resources whose pods could not fail over (or might not, for nodes without a zone) after the loss of the zone, counted as linstor_ha_volumes.",
+	}, []string{"zone"})
+)
+
 // New creates and registers the metrics.
 func New() *Metrics {
 	m := &Metrics{
@@ -64,6 +85,6 @@ func New() *Metrics {
 	}
 	hookClientMetrics()
 	m.Registry.MustRegister(m.Actions, m.Refusals, m.DetectionToAction, m.Resources, m.LostPeerReplicas, m.ParseErrors, m.DrbdsetupRestarts, m.APIErrors,
-		apiRequests, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		apiRequests, VolumesByProtection, VolumesNotSurvivingZoneLoss, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -37,6 +37,10 @@ type Options struct {
 	Clock              clock.WithTicker
 	// OnWrite is called after every write attempt, with its error.
 	OnWrite func(err error)
+	// PeerNode maps a DRBD connection name to the peer's node name, for
+	// the peers' zones; nil takes connection names for node names, as
+	// LINSTOR sets them.
+	PeerNode func(connection string) string
 }
 
 func (o *Options) complete() {
@@ -68,6 +72,9 @@ type Publisher struct {
 	client Client
 	store  *state.Store
 
+	// zones are the peers' zones, for the resources' protection.
+	zones *zoneCache
+
 	mu        sync.Mutex
 	published map[string]v1alpha1.ResourceReport
 	due       time.Time // zero: nothing pending
@@ -77,7 +84,11 @@ type Publisher struct {
 // NewPublisher returns a publisher of store's state for one node.
 func NewPublisher(opts Options, client Client, store *state.Store) *Publisher {
 	opts.complete()
-	return &Publisher{opts: opts, client: client, store: store, published: map[string]v1alpha1.ResourceReport{}, wake: make(chan struct{}, 1)}
+	p := &Publisher{opts: opts, client: client, store: store, published: map[string]v1alpha1.ResourceReport{}, wake: make(chan struct{}, 1)}
+	// A peer's zone that becomes known changes protections, not
+	// fail-over: it waits for the next coalesced write.
+	p.zones = newZoneCache(client, opts.Clock, func() { p.Changed(nil) })
+	return p
 }
 
 // Changed tells the publisher that resources changed; it schedules a write,
@@ -142,6 +153,9 @@ func (p *Publisher) Run(ctx context.Context) error {
 	p.scheduleLocked(clk.Now())
 	p.mu.Unlock()
 	retry := p.opts.RetryMin
+	zonesDone := make(chan struct{})
+	go func() { defer close(zonesDone); p.zones.run(ctx) }()
+	defer func() { <-zonesDone }()
 	for {
 		p.mu.Lock()
 		due := p.due
@@ -189,6 +203,12 @@ func (p *Publisher) write(ctx context.Context) error {
 	resources := p.store.List()
 	status := Status(p.opts.NodeName, p.opts.Zone, synced, resources)
 	status.HeartbeatTime = metav1.NewMicroTime(p.opts.Clock.Now())
+	counts := AddProtection(&status, p.zones.Zone, p.opts.PeerNode)
+	if synced {
+		// Before the first full DRBD dump the resources are incomplete:
+		// the gauges keep their last counts.
+		setProtectionMetrics(counts)
+	}
 
 	// What this write carries is what later changes are compared with,
 	// from now on: a change that arrives while the write is in flight must

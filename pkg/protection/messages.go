@@ -10,9 +10,10 @@ const zoneLabel = "topology.kubernetes.io/zone"
 
 // failureMessage explains in operators' words why fail-over does not work
 // after f, and what to change. The fix differs by kind: after a node
-// failure the remedy is another node, after a zone failure another zone.
+// failure the remedy is another node, after a zone failure, or the loss of
+// several nodes at once, another zone.
 func failureMessage(f Failure, a assessment) string {
-	zone := f.Kind == ZoneFailure
+	zone := f.Kind != NodeFailure
 	left := fmt.Sprintf("%d of %d diskful %s", a.diskfulLeft, a.diskful, plural(a.diskful, "replica", "replicas"))
 	// Without quorum there may be no UpToDate data left either; say so,
 	// or the operator fixes quorum only to meet the second problem.

@@ -45,12 +45,19 @@ const (
 // Failure is one single failure the analysis considers.
 type Failure struct {
 	Kind FailureKind
-	// Name is the node's or the zone's name.
+	// Name is the node's or the zone's name; for NodesFailure, the nodes'
+	// names joined by commas.
 	Name string
 }
 
-// String returns "node a1" or "zone room-a".
-func (f Failure) String() string { return string(f.Kind) + " " + f.Name }
+// String returns "node a1", "zone room-a" or, for nodes lost together,
+// "nodes a1 and a2".
+func (f Failure) String() string {
+	if f.Kind == NodesFailure {
+		return nodeList(lostNodes(f))
+	}
+	return string(f.Kind) + " " + f.Name
+}
 
 // Summary rates a resource's protection in one word.
 type Summary string

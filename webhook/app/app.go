@@ -72,8 +72,12 @@ func Run(ctx context.Context, o *Options) error {
 	if err := index.Start(ctx, reports.ListWatch()); err != nil {
 		return err
 	}
+	protections := podhandler.NewProtectionIndex()
+	if err := protections.Start(ctx, reports.ListWatch()); err != nil {
+		return err
+	}
 	handler := &podhandler.Handler{
-		Reader: mgr.GetCache(), APIReader: mgr.GetAPIReader(), Replicas: index, StaleAfter: o.StaleAfter, OwnNamespace: o.OwnNamespace,
+		Reader: mgr.GetCache(), APIReader: mgr.GetAPIReader(), Replicas: index, Protection: protections, StaleAfter: o.StaleAfter, OwnNamespace: o.OwnNamespace,
 		Config: &o.Mutation, Metrics: podhandler.NewMetrics(ctrlmetrics.Registry), Now: time.Now,
 	}
 	// Registering through the manager is what adds the server to it.

@@ -32,6 +32,10 @@ type Handler struct {
 	APIReader client.Reader
 	// Replicas are the replica reports, for the zones holding data.
 	Replicas *replicas.Index
+	// Protection judges what the pod's volumes survive, for a warning
+	// when they would not fail over after the loss of a zone; nil gives
+	// no such warning.
+	Protection *ProtectionIndex
 	// StaleAfter is how old a report may be and still count.
 	StaleAfter time.Duration
 	// OwnNamespace is never mutated, nor is kube-system.
@@ -99,12 +103,37 @@ func (h *Handler) handle(ctx context.Context, req admission.Request) (admission.
 		}
 	}
 	slices.Sort(facts.DataZones)
+	warnings := h.protectionWarnings(vols.resources, now)
+	if len(warnings) > 0 {
+		h.Metrics.ProtectionWarnings.Add(float64(len(warnings)))
+		logger.V(2).Info("Pod on volumes that would not fail over after a zone loss", "pod", klog.KRef(pod.Namespace, podName(pod)), "warnings", warnings)
+	}
 	changes := mutation.Mutate(pod, facts, h.Config)
 	if len(changes) == 0 {
-		return admission.Allowed("nothing to change"), resultUnchanged
+		return admission.Allowed("nothing to change").WithWarnings(warnings...), resultUnchanged
 	}
 	logger.V(2).Info("Mutated pod", "pod", klog.KRef(pod.Namespace, podName(pod)), "changes", changes)
-	return admission.Patched("", mutation.Patch(pod, changes, in)...), resultMutated
+	return admission.Patched("", mutation.Patch(pod, changes, in)...).WithWarnings(warnings...), resultMutated
+}
+
+// protectionWarnings returns a warning per volume of the pod that would
+// not fail over after the loss of a zone (or of a node). It only reads the
+// index: nothing here can delay or refuse the pod.
+func (h *Handler) protectionWarnings(resources []string, now time.Time) []string {
+	if h.Protection == nil {
+		return nil
+	}
+	zones := h.Protection.Zones()
+	var out []string
+	for i, res := range resources {
+		if slices.Contains(resources[:i], res) {
+			continue
+		}
+		if w := protectionWarning(res, h.Protection.Replicas(res, now, h.StaleAfter), zones); w != "" {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // excluded returns why the pod must not be mutated, or "". The

@@ -18,6 +18,9 @@ const (
 type Metrics struct {
 	Admissions *prometheus.CounterVec
 	Duration   prometheus.Histogram
+	// ProtectionWarnings counts the warnings about volumes that would not
+	// fail over after a zone loss.
+	ProtectionWarnings prometheus.Counter
 }
 
 // NewMetrics registers the handler's metrics with reg.
@@ -32,7 +35,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time to handle one pod admission.",
 			Buckets: []float64{0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 0.5},
 		}),
+		ProtectionWarnings: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "linstor_ha_webhook_protection_warnings_total",
+			Help: "Admission warnings about a pod's volume that would not fail over after the loss of a zone or a node.",
+		}),
 	}
-	reg.MustRegister(m.Admissions, m.Duration)
+	reg.MustRegister(m.Admissions, m.Duration, m.ProtectionWarnings)
 	return m
 }

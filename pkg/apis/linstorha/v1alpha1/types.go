@@ -16,6 +16,8 @@ import (
 // +kubebuilder:printcolumn:name="Healthy",type=integer,JSONPath=`.status.summary.healthy`
 // +kubebuilder:printcolumn:name="Degraded",type=integer,JSONPath=`.status.summary.degraded`
 // +kubebuilder:printcolumn:name="No-Quorum",type=integer,JSONPath=`.status.summary.withoutQuorum`
+// +kubebuilder:printcolumn:name="Not-Zone-Safe",type=integer,JSONPath=`.status.summary.notZoneSafe`
+// +kubebuilder:printcolumn:name="Unprotected",type=integer,JSONPath=`.status.summary.unprotected`
 // +kubebuilder:printcolumn:name="Synced",type=boolean,JSONPath=`.status.synced`
 // +kubebuilder:printcolumn:name="Heartbeat",type=date,JSONPath=`.status.heartbeatTime`
 type ReplicaReport struct {
@@ -59,6 +61,15 @@ type ReportSummary struct {
 	Degraded int32 `json:"degraded"`
 	// WithoutQuorum resources cannot be written on this node.
 	WithoutQuorum int32 `json:"withoutQuorum"`
+	// NotZoneSafe counts the resources whose protection is not ZoneSafe:
+	// after the loss of some zone (room), or of some node, their pods
+	// could not fail over.
+	// +optional
+	NotZoneSafe int32 `json:"notZoneSafe"`
+	// Unprotected counts the resources whose pods could not fail over
+	// after the loss of some single node.
+	// +optional
+	Unprotected int32 `json:"unprotected"`
 }
 
 // ResourceReport is the node's replica of one DRBD resource.
@@ -87,6 +98,41 @@ type ResourceReport struct {
 	// Peers are the node's connections to the other replicas.
 	// +optional
 	Peers []PeerReport `json:"peers,omitempty"`
+	// Protection tells which single failure the resource survives with
+	// fail-over, judged from this node's DRBD (a peer that is not
+	// connected counts with unknown data) and the zones the peers' own
+	// reports give.
+	// +optional
+	Protection *ResourceProtection `json:"protection,omitempty"`
+}
+
+// ResourceProtection is which single failure a resource survives with
+// fail-over, by DRBD's quorum rule: after it, the remaining replicas must
+// have quorum and one of them UpToDate data.
+type ResourceProtection struct {
+	// Summary is ZoneSafe (it survives the loss of any one node and of any
+	// one zone), NodeSafe (any one node, not every zone), Unprotected (the
+	// loss of some node stops it) or Unknown (its replicas cannot be
+	// judged). No enum: a report that a reader cannot validate must still
+	// be written, since fail-over reads it.
+	Summary string `json:"summary"`
+	// NotSurvived lists the single failures after which its pods could
+	// not fail over, or might not (a node without a zone).
+	// +listType=atomic
+	// +optional
+	NotSurvived []FailureReport `json:"notSurvived,omitempty"`
+}
+
+// FailureReport is one failure that a resource does not survive.
+type FailureReport struct {
+	// Kind is node or zone.
+	Kind string `json:"kind"`
+	// Name is the node's or the zone's name.
+	Name string `json:"name"`
+	// Reason says why: FewerThanHalfDiskful, TiebreakerLost,
+	// NoTiebreaker, NoUpToDateData, AllReplicasLost, or ZoneUnknown when
+	// it depends on nodes without a zone.
+	Reason string `json:"reason"`
 }
 
 // PeerReport is what the node knows of one peer replica.
