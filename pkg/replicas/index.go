@@ -10,6 +10,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/linstor-ha/linstor-ha/pkg/apis/linstorha/v1alpha1"
+	"github.com/linstor-ha/linstor-ha/pkg/reportclient"
 )
 
 // Index holds the replicas of every resource, by resource name. Updates
@@ -166,26 +167,7 @@ func (ix *Index) Start(ctx context.Context, lw cache.ListerWatcher) error {
 	if err := informer.SetTransform(dropManagedFields); err != nil {
 		return err
 	}
-	_, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: func(obj any) {
-			if rr, ok := obj.(*v1alpha1.ReplicaReport); ok {
-				ix.Set(rr)
-			}
-		},
-		UpdateFunc: func(_, obj any) {
-			if rr, ok := obj.(*v1alpha1.ReplicaReport); ok {
-				ix.Set(rr)
-			}
-		},
-		DeleteFunc: func(obj any) {
-			if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-				obj = tomb.Obj
-			}
-			if rr, ok := obj.(*v1alpha1.ReplicaReport); ok {
-				ix.Delete(rr.Name)
-			}
-		},
-	})
+	_, err := informer.AddEventHandler(reportclient.EventHandler(ix.Set, ix.Delete))
 	if err != nil {
 		return err
 	}
