@@ -10,9 +10,9 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/linstor-ha/linstor-ha/pkg/apis/linstorha/v1alpha1"
-	"github.com/linstor-ha/linstor-ha/pkg/reportclient"
 	"github.com/linstor-ha/linstor-ha/pkg/protection"
 	"github.com/linstor-ha/linstor-ha/pkg/replicas"
+	"github.com/linstor-ha/linstor-ha/pkg/reportclient"
 )
 
 // ProtectionIndex holds, per DRBD resource, what the protection analysis
