@@ -64,6 +64,10 @@ type kubelet struct {
 	mu       sync.Mutex
 	opened   map[string]bool // DRBD resources this node holds open
 	reported []corev1.UniqueVolumeName
+	// reportFailed is true while the last report did not reach the API
+	// server: an empty list must be sent again too, and nil and empty
+	// compare equal.
+	reportFailed bool
 }
 
 func startKubelet(node string, client kubernetes.Interface, dev DeviceOpener, logger klog.Logger) *kubelet {
@@ -182,7 +186,7 @@ func (k *kubelet) sync(ctx context.Context, want map[string]bool) (pending bool)
 		inUse = append(inUse, corev1.UniqueVolumeName(uniqueVolumeName(res)))
 	}
 	slices.Sort(inUse)
-	if changed || !slices.Equal(inUse, k.reported) {
+	if changed || k.reportFailed || !slices.Equal(inUse, k.reported) {
 		if !k.reportInUse(ctx, inUse) {
 			pending = true
 		}
@@ -197,9 +201,11 @@ func (k *kubelet) reportInUse(ctx context.Context, inUse []corev1.UniqueVolumeNa
 	if _, err := k.client.CoreV1().Nodes().Patch(ctx, k.node, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "status"); err != nil {
 		k.logger.V(2).Info("Failed to report volumes in use", "err", err)
 		k.reported = nil
+		k.reportFailed = true
 		return false
 	}
 	k.reported = inUse
+	k.reportFailed = false
 	return true
 }
 
