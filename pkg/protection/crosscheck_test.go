@@ -176,13 +176,11 @@ var kinds = []protection.Replica{
 	{},
 }
 
-// TestComputeAgainstBruteForce tries every placement of up to four
-// replicas over three zones and no zone, in every kind.
-func TestComputeAgainstBruteForce(t *testing.T) {
-	zones := []string{"z1", "z2", "z3", ""}
-	placements := 0
-	for n := 1; n <= 4; n++ {
-		choices := len(kinds) * len(zones)
+// eachPlacement calls f with every placement of 1 to maxReplicas replicas,
+// each of every kind and in every zone of zones, nodes named n0, n1, ...
+func eachPlacement(maxReplicas int, zones []string, f func([]protection.Replica)) {
+	choices := len(kinds) * len(zones)
+	for n := 1; n <= maxReplicas; n++ {
 		total := 1
 		for range n {
 			total *= choices
@@ -196,10 +194,20 @@ func TestComputeAgainstBruteForce(t *testing.T) {
 				rs[i].Node = fmt.Sprintf("n%d", i)
 				rs[i].Zone = zones[c/len(kinds)]
 			}
-			check(t, rs)
-			placements++
+			f(rs)
 		}
 	}
+}
+
+// TestComputeAgainstBruteForce tries every placement of up to four
+// replicas over three zones and no zone, in every kind.
+func TestComputeAgainstBruteForce(t *testing.T) {
+	zones := []string{"z1", "z2", "z3", ""}
+	placements := 0
+	eachPlacement(4, zones, func(rs []protection.Replica) {
+		check(t, rs)
+		placements++
+	})
 	if placements != 12+144+1728+20736 {
 		t.Fatalf("tried %d placements", placements)
 	}

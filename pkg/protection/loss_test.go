@@ -1,7 +1,6 @@
 package protection_test
 
 import (
-	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -117,41 +116,26 @@ func TestProtectionAfterLossWithoutLoss(t *testing.T) {
 func TestProtectionAfterLossMatchesCompute(t *testing.T) {
 	zones := []string{"z1", "z2", "z3"}
 	checked := 0
-	for n := 1; n <= 3; n++ {
-		choices := len(kinds) * len(zones)
-		total := 1
-		for range n {
-			total *= choices
-		}
-		for code := range total {
-			rs := make([]protection.Replica, n)
-			for i := range rs {
-				c := code % choices
-				code /= choices
-				rs[i] = kinds[c%len(kinds)]
-				rs[i].Node = fmt.Sprintf("n%d", i)
-				rs[i].Zone = zones[c/len(kinds)]
+	eachPlacement(3, zones, func(rs []protection.Replica) {
+		res := protection.Compute(rs)
+		for _, zone := range zones {
+			var lost []string
+			for _, r := range rs {
+				if r.Zone == zone {
+					lost = append(lost, r.Node)
+				}
 			}
-			res := protection.Compute(rs)
-			for _, zone := range zones {
-				var lost []string
-				for _, r := range rs {
-					if r.Zone == zone {
-						lost = append(lost, r.Node)
-					}
-				}
-				if len(lost) == 0 {
-					continue
-				}
-				o, survives := protection.AfterLoss(rs, lost)
-				want, wantSurvives := zoneOutcome(res, zone)
-				if survives != wantSurvives || o.Reason != want.Reason || o.Quorum != want.Quorum || (!survives && o.DiskfulLeft != want.DiskfulLeft) {
-					t.Fatalf("%v, losing %v: got %+v %v, Compute says %+v %v", rs, lost, o, survives, want, wantSurvives)
-				}
-				checked++
+			if len(lost) == 0 {
+				continue
 			}
+			o, survives := protection.AfterLoss(rs, lost)
+			want, wantSurvives := zoneOutcome(res, zone)
+			if survives != wantSurvives || o.Reason != want.Reason || o.Quorum != want.Quorum || (!survives && o.DiskfulLeft != want.DiskfulLeft) {
+				t.Fatalf("%v, losing %v: got %+v %v, Compute says %+v %v", rs, lost, o, survives, want, wantSurvives)
+			}
+			checked++
 		}
-	}
+	})
 	if checked == 0 {
 		t.Fatal("nothing checked")
 	}
