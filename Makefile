@@ -2,8 +2,27 @@
 # needs through the Go module proxy; nothing is expected on the machine but Go.
 
 GO          ?= go
-VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS     := -X github.com/linstor-ha/linstor-ha/pkg/version.Version=$(VERSION)
+# The release is the VERSION file (0.1.0: the image tag; binaries print
+# v0.1.0). A build of the commit tagged v<release> from a clean tree is that
+# release; any other build appends -g<commit>, and -dirty when tracked files
+# differ from the commit: 0.1.0-g1a2b3c4d5e6f-dirty. VERSION=... overrides.
+RELEASE     := $(shell cat VERSION)
+COMMIT      ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+ifndef VERSION
+VERSION     := $(shell v=$$(cat VERSION); \
+	if git rev-parse --git-dir >/dev/null 2>&1; then \
+	  git describe --tags --exact-match --match "v$$v" HEAD >/dev/null 2>&1 || v="$$v-g$$(git rev-parse --short=12 HEAD)"; \
+	  git diff --quiet HEAD -- 2>/dev/null || v="$$v-dirty"; \
+	fi; echo "$$v")
+endif
+LDFLAGS     := -X github.com/linstor-ha/linstor-ha/pkg/version.Version=$(VERSION) -X github.com/linstor-ha/linstor-ha/pkg/version.Commit=$(COMMIT)
+# Images: make image builds the three for this machine's platform; make
+# image-push builds them for PLATFORMS and pushes them.
+DOCKER      ?= docker
+IMAGE_REPO  ?= ghcr.io/linstor-ha
+IMAGE_TAG   ?= $(VERSION)
+PLATFORMS   ?= linux/amd64,linux/arm64
+IMAGES      := csi-sidecar scheduler webhook
 BIN         ?= $(CURDIR)/bin
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 CONTROLLER_GEN ?= sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0
@@ -12,7 +31,7 @@ FUZZTIME    ?= 60s
 # CI budgets; everything else runs with it.
 TEST_FLAGS  ?= -race -count=1
 
-.PHONY: all build generate tools test test-unit test-e2e lint verify fmt fuzz bench bench-sidecar bench-scheduler bench-webhook bench-failover bench-baseline chaos cluster demo demo-stock clean
+.PHONY: all build image image-push set-version generate tools test test-unit test-e2e lint verify fmt fuzz bench bench-sidecar bench-scheduler bench-webhook bench-failover bench-baseline chaos cluster demo demo-stock clean
 
 # The upstream programs of test clusters, built once into a cache keyed by
 # test/tools/go.mod and go.sum (about 12 minutes cold on two cores).
@@ -24,6 +43,23 @@ all: build
 build:
 	@mkdir -p $(BIN)
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/... ./test/cmd/...
+
+## image: the csi-sidecar, scheduler and webhook images for this platform, as $(IMAGE_REPO)/<name>:$(IMAGE_TAG)
+image:
+	@for t in $(IMAGES); do \
+	  $(DOCKER) build --target $$t --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMAGE_REPO)/$$t:$(IMAGE_TAG) . || exit 1; \
+	done
+
+## image-push: the same images for every platform of PLATFORMS (linux/amd64,linux/arm64), pushed
+image-push:
+	@for t in $(IMAGES); do \
+	  $(DOCKER) buildx build --platform $(PLATFORMS) --push --target $$t --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMAGE_REPO)/$$t:$(IMAGE_TAG) . || exit 1; \
+	done
+
+## set-version: write the VERSION file's release into every linstor-ha image tag under manifests/ (at a release, after editing VERSION)
+set-version:
+	@sed -i -E 's#(ghcr\.io/linstor-ha/(csi-sidecar|scheduler|webhook)):[^[:space:]"'"'"']+#\1:$(RELEASE)#g' $$(grep -rl 'ghcr.io/linstor-ha/' manifests)
+	@grep -rn 'ghcr.io/linstor-ha/[a-z-]*:' manifests
 
 ## generate: deepcopy functions and the CRD of the replica report API
 generate:

@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -21,7 +22,12 @@ func main() {
 	klog.InitFlags(nil)
 	var opts app.Options
 	opts.AddFlags(flag.CommandLine)
+	showVersion := flag.Bool("version", false, "Print the version and exit.")
 	flag.Parse()
+	if *showVersion {
+		fmt.Println(version.Get().Line("csi-sidecar"))
+		return
+	}
 	logger := klog.Background()
 	if err := opts.Complete(); err != nil {
 		logger.Error(err, "Invalid flags")
@@ -36,7 +42,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx = klog.NewContext(ctx, logger)
-	logger.Info("Starting linstor-ha sidecar", "version", version.Version, "node", opts.NodeName)
+	logger.Info("Starting linstor-ha sidecar", "version", version.Get().Version, "commit", version.Get().Commit, "node", opts.NodeName)
 
 	conn, zone, err := app.ConnectCSI(ctx, &opts)
 	if err != nil {

@@ -55,7 +55,7 @@ func name() string {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintf(stderr, "Usage: %s status [VOLUME...] [flags]\n       %s version\n\nRun '%s status --help' for the flags.\n", name(), name(), name())
+		fmt.Fprintf(stderr, "Usage: %s status [VOLUME...] [flags]\n       %s version (or --version)\n\nRun '%s status --help' for the flags.\n", name(), name(), name())
 		if len(args) == 0 {
 			return errUsage
 		}
@@ -64,8 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "status":
 		return runStatus(ctx, args[1:], stdout, stderr)
-	case "version":
-		_, err := fmt.Fprintln(stdout, version.Version)
+	case "version", "--version", "-version":
+		_, err := fmt.Fprintln(stdout, version.Get().Line("linstor-ha"))
 		return err
 	}
 	fmt.Fprintf(stderr, "unknown command %q; run '%s help'\n", args[0], name())
@@ -168,6 +168,6 @@ func restConfig(o *statusOptions) (*rest.Config, error) {
 		return nil, fmt.Errorf("failed to load the Kubernetes client configuration (give --kubeconfig or set $KUBECONFIG): %w", err)
 	}
 	cfg.Timeout = o.requestTimeout
-	cfg.UserAgent = "linstor-ha-status/" + version.Version
+	cfg.UserAgent = "linstor-ha-status/" + version.Get().Version
 	return cfg, nil
 }

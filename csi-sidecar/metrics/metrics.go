@@ -4,6 +4,8 @@ package metrics
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/linstor-ha/linstor-ha/pkg/buildinfo"
 )
 
 // Metrics are the sidecar's metrics, registered on their own registry.
@@ -85,6 +87,6 @@ func New() *Metrics {
 	}
 	hookClientMetrics()
 	m.Registry.MustRegister(m.Actions, m.Refusals, m.DetectionToAction, m.Resources, m.LostPeerReplicas, m.ParseErrors, m.DrbdsetupRestarts, m.APIErrors,
-		apiRequests, VolumesByProtection, VolumesNotSurvivingZoneLoss, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		apiRequests, VolumesByProtection, VolumesNotSurvivingZoneLoss, buildinfo.NewCollector(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
