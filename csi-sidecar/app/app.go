@@ -80,7 +80,11 @@ func ConnectCSI(ctx context.Context, o *Options) (*grpc.ClientConn, string, erro
 // Run runs the sidecar until ctx ends.
 func Run(ctx context.Context, o *Options, zone string) error {
 	logger := klog.FromContext(ctx)
-	cfg, err := restconfig.Load(o.Kubeconfig, o.KubeAPIQPS, o.KubeAPIBurst, "linstor-ha-sidecar/"+o.NodeName)
+	loaded, err := restconfig.Load(o.Kubeconfig, o.KubeAPIQPS, o.KubeAPIBurst, "linstor-ha-sidecar/"+o.NodeName)
+	if err != nil {
+		return err
+	}
+	cfg, err := restconfig.WithHealthCheck(loaded, o.KubeAPIHealthCheck)
 	if err != nil {
 		return err
 	}
@@ -104,7 +108,7 @@ func Run(ctx context.Context, o *Options, zone string) error {
 	}
 	recorder := broadcaster.NewRecorder(eventScheme, corev1.EventSource{Component: "linstor-ha-sidecar", Host: o.NodeName})
 
-	leases, err := leaseClient(cfg, o)
+	leases, err := leaseClient(loaded, o)
 	if err != nil {
 		return err
 	}
@@ -231,7 +235,12 @@ func leaseClient(cfg *rest.Config, o *Options) (coordinationv1client.LeaseInterf
 	if o.LivenessNamespace == "" {
 		return nil, nil
 	}
-	leaseCfg := rest.CopyConfig(cfg)
+	// Its own connection too: a Lease renewal must not wait behind a
+	// room's worth of fail-over calls on one HTTP/2 connection.
+	leaseCfg, err := restconfig.WithHealthCheck(cfg, o.KubeAPIHealthCheck)
+	if err != nil {
+		return nil, err
+	}
 	leaseCfg.QPS, leaseCfg.Burst, leaseCfg.Timeout = 10, 20, o.LivenessDuration
 	lc, err := coordinationv1client.NewForConfig(leaseCfg)
 	if err != nil {

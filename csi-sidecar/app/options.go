@@ -15,6 +15,7 @@ import (
 
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/liveness"
 	"github.com/linstor-ha/linstor-ha/pkg/metadata"
+	"github.com/linstor-ha/linstor-ha/pkg/restconfig"
 )
 
 // Options are the sidecar's flags.
@@ -44,6 +45,9 @@ type Options struct {
 	HTTPEndpoint      string
 	KubeAPIQPS        float64
 	KubeAPIBurst      int
+	// KubeAPIHealthCheck is how soon a connection to the API server that a
+	// partition left open is given up.
+	KubeAPIHealthCheck restconfig.HealthCheck
 	// MemoryLimit is the Go runtime's soft memory limit, unless the
 	// environment sets GOMEMLIMIT; 0 leaves the runtime's default.
 	MemoryLimit int64
@@ -86,6 +90,8 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.HTTPEndpoint, "http-endpoint", ":9811", "Address of /metrics, /healthz and /readyz; empty disables it.")
 	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", 50, "QPS towards the API server.")
 	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", 200, "Burst towards the API server.")
+	fs.DurationVar(&o.KubeAPIHealthCheck.ReadIdle, "kube-api-read-idle-timeout", restconfig.DefaultHealthCheck.ReadIdle, "How long a connection to the API server may carry nothing before it is pinged; 0 keeps client-go's process-wide check (30 s + 15 s by default). A partition leaves connections open without an error.")
+	fs.DurationVar(&o.KubeAPIHealthCheck.PingTimeout, "kube-api-ping-timeout", restconfig.DefaultHealthCheck.PingTimeout, "How long that ping may go unanswered before the connection is closed and requests on it fail and are retried on a new one.")
 	fs.Int64Var(&o.MemoryLimit, "memory-limit-bytes", 48<<20, "Soft memory limit of the Go runtime (GOMEMLIMIT overrides it; 0: none). The sidecar's live heap is small; the limit keeps garbage from growing its footprint on every node.")
 	fs.StringVar(&o.LostQuorumTaint, "lost-quorum-taint", metadata.TaintLostQuorum, "Key of the NoSchedule taint on a node that lost quorum for a volume in use or that a peer proved frozen; the default is tolerated by every Piraeus component.")
 	fs.StringVar(&o.ForceIOErrorTaint, "force-io-error-taint", metadata.TaintForceIOError, "Key of the NoSchedule taint on a node where a DRBD device in use fails its I/O (force-io-failures); the default is tolerated by every Piraeus component.")
@@ -112,6 +118,9 @@ func (o *Options) Complete() error {
 		if err := liveness.CheckNodeName(o.NodeName); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if err := o.KubeAPIHealthCheck.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("--kube-api-read-idle-timeout, --kube-api-ping-timeout: %w", err))
 	}
 	if o.LostQuorumTaint == "" {
 		o.LostQuorumTaint = metadata.TaintLostQuorum

@@ -24,6 +24,8 @@ type injector struct {
 	open    []*fault
 	crashed map[string]bool
 	stuck   *stuckPods
+	// apiFrozen is set while an API server is black-holed.
+	apiFrozen bool
 }
 
 // maxOpen bounds the faults in force at once: more leave nothing to fail
@@ -37,9 +39,12 @@ func (in *injector) inject(ctx context.Context) (*fault, error) {
 	kinds := []string{"kill-drbdsetup", "restart-apiserver", "restart-controller-manager"}
 	if len(in.open) < maxOpen {
 		kinds = append(kinds, "crash", "crash", "split", "split-pair", "split-pair", "isolate", "kill-sidecar")
+		if len(in.c.LosableAPIServerRooms()) > 0 && !in.apiFrozen {
+			kinds = append(kinds, "freeze-apiserver")
+		}
 	}
 	kind := kinds[in.rng.IntN(len(kinds))]
-	if in.crashed[node] && kind != "restart-apiserver" && kind != "restart-controller-manager" {
+	if in.crashed[node] && kind != "restart-apiserver" && kind != "restart-controller-manager" && kind != "freeze-apiserver" {
 		kind = "restart-controller-manager"
 	}
 	c := in.c
@@ -79,6 +84,17 @@ func (in *injector) inject(ctx context.Context) (*fault, error) {
 				return err
 			}
 			return c.StartSidecar(node)
+		})
+	case "freeze-apiserver":
+		// A room's API server black-holed: its clients' connections hang
+		// until their health checks give up and their load balancers
+		// take them to another room's.
+		rooms := c.LosableAPIServerRooms()
+		room := rooms[in.rng.IntN(len(rooms))]
+		in.apiFrozen = true
+		return in.opened("black-hole the API server of "+room, c.FreezeAPIServer(room), func(context.Context) error {
+			in.apiFrozen = false
+			return c.ThawAPIServer(room)
 		})
 	case "kill-drbdsetup":
 		return &fault{name: fmt.Sprintf("kill drbdsetup events2 on %s (%d killed)", node, c.KillDrbdsetup(node))}, nil

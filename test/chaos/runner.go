@@ -44,11 +44,12 @@ type Runner struct {
 }
 
 // ClusterOptions are the options of a cluster for chaos runs: all three
-// parts from the given binaries, DRBD detecting within about a second, a
-// 2 s fail-over timeout and a 6 s node grace period, so that a trial
-// takes seconds.
+// parts from the given binaries, an API server per room, DRBD detecting
+// within about a second, a 2 s fail-over timeout and a 6 s node grace
+// period, so that a trial takes seconds.
 func ClusterOptions(sidecar, scheduler, webhook string) cluster.Options {
 	return cluster.Options{
+		APIServerPerRoom:       true,
 		StockScheduler:         true,
 		NodeMonitorGracePeriod: 6 * time.Second,
 		NodeMonitorPeriod:      time.Second,

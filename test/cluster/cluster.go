@@ -35,10 +35,13 @@ type Cluster struct {
 	nodeStages string
 	logger     klog.Logger
 	cp         *controlPlane
-	drbd       *drbdBackend
-	drbdSv     *drbdServer
-	ctrl       *csidriver.Server
-	attach     *process
+	// network carries the nodes' connections to the API servers, and
+	// their cuts.
+	network *apiNetwork
+	drbd    *drbdBackend
+	drbdSv  *drbdServer
+	ctrl    *csidriver.Server
+	attach  *process
 	// linstorScheduler is linstor-ha's scheduler, when Options.Scheduler is set.
 	linstorScheduler *process
 	schedulerArgs    []string
@@ -63,7 +66,7 @@ type Cluster struct {
 // everything started so far is stopped again.
 func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	opts.complete()
-	c := &Cluster{opts: opts, nodes: make(map[string]*Node), logger: klog.FromContext(ctx)}
+	c := &Cluster{opts: opts, nodes: make(map[string]*Node), logger: klog.FromContext(ctx), network: newAPINetwork()}
 	defer func() {
 		if err != nil {
 			c.Stop()
@@ -94,7 +97,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if err := c.cp.startEtcd(ctx); err != nil {
 		return nil, err
 	}
-	if err := c.cp.startAPIServer(ctx); err != nil {
+	if err := c.cp.startAPIServers(ctx); err != nil {
 		return nil, err
 	}
 	if c.Client, err = c.cp.client(); err != nil {

@@ -5,14 +5,22 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 )
 
-// controlPlane is etcd, kube-apiserver and kube-controller-manager.
+// controlPlane is etcd, the kube-apiservers and kube-controller-manager.
+// By default one etcd and one kube-apiserver serve the whole cluster. With
+// Options.APIServerPerRoom each room has its own kube-apiserver on its own
+// etcd member, and a third member outside both rooms (a witness) keeps
+// etcd's quorum when either room is lost, as two-room clusters are built.
+// The controllers, the schedulers, the webhook and the harness's own
+// client use the primary API server: the last room's.
 type controlPlane struct {
 	dir   string
 	tools string
@@ -20,23 +28,62 @@ type controlPlane struct {
 	opts  *Options
 	procs *processTable
 
-	etcdURL        string
-	apiPort        int
-	etcd, api, kcm *process
-	scheduler      *process
+	members []*etcdMember
+	servers []*apiServer
+	// apiPort and api are the primary API server's.
+	apiPort   int
+	api       *process
+	kcm       *process
+	scheduler *process
 }
+
+// etcdMember is one etcd process; room is empty for the witness and for
+// the single member of a one-server control plane.
+type etcdMember struct {
+	name, room         string
+	clientURL, peerURL string
+	proc               *process
+	frozen             bool
+}
+
+// apiServer is one kube-apiserver; name is how nodes' load balancers and
+// the network know it.
+type apiServer struct {
+	name, room string
+	port       int
+	etcdURL    string
+	proc       *process
+	frozen     bool
+}
+
+func (s *apiServer) addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
+
+// singleAPIServer names the API server of a one-server control plane.
+const singleAPIServer = "kube-apiserver"
 
 func (cp *controlPlane) apiURL() string { return "https://127.0.0.1:" + strconv.Itoa(cp.apiPort) }
 
 // adminKubeconfig is the path of the cluster-admin kubeconfig.
 func (cp *controlPlane) adminKubeconfig() string { return filepath.Join(cp.dir, "admin.kubeconfig") }
 
+// rooms are the zones of the cluster's nodes, sorted.
+func (cp *controlPlane) rooms() []string {
+	var rooms []string
+	for _, n := range cp.opts.Nodes {
+		if n.Zone != "" && !slices.Contains(rooms, n.Zone) {
+			rooms = append(rooms, n.Zone)
+		}
+	}
+	slices.Sort(rooms)
+	return rooms
+}
+
 func (cp *controlPlane) setup() error {
 	var err error
 	if cp.pki, err = newPKI(cp.dir); err != nil {
 		return err
 	}
-	if cp.apiPort, err = freePort(); err != nil {
+	if err := cp.plan(); err != nil {
 		return err
 	}
 	if err := cp.pki.issue("apiserver", "kube-apiserver", nil, true, "127.0.0.1", "localhost", "kubernetes.default.svc"); err != nil {
@@ -65,54 +112,148 @@ func (cp *controlPlane) setup() error {
 	return nil
 }
 
+// plan picks the ports of the etcd members and API servers.
+func (cp *controlPlane) plan() error {
+	rooms := []string{""}
+	if cp.opts.APIServerPerRoom {
+		if rooms = cp.rooms(); len(rooms) < 2 {
+			return fmt.Errorf("an API server per room needs nodes in two rooms or more, the nodes are in %v", rooms)
+		}
+	}
+	memberRooms := rooms
+	if len(rooms) > 1 {
+		memberRooms = append(slices.Clone(rooms), "")
+	}
+	for _, room := range memberRooms {
+		client, err := freePort()
+		if err != nil {
+			return err
+		}
+		peer, err := freePort()
+		if err != nil {
+			return err
+		}
+		name := "etcd"
+		switch {
+		case room != "":
+			name = "etcd-" + room
+		case len(rooms) > 1:
+			name = "etcd-witness"
+		}
+		cp.members = append(cp.members, &etcdMember{
+			name: name, room: room,
+			clientURL: "http://127.0.0.1:" + strconv.Itoa(client),
+			peerURL:   "http://127.0.0.1:" + strconv.Itoa(peer),
+		})
+	}
+	for i, room := range rooms {
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		name := singleAPIServer
+		if room != "" {
+			name = "kube-apiserver-" + room
+		}
+		cp.servers = append(cp.servers, &apiServer{name: name, room: room, port: port, etcdURL: cp.members[i].clientURL})
+	}
+	cp.apiPort = cp.primary().port
+	return nil
+}
+
+// primary is the API server of the controllers: the last room's.
+func (cp *controlPlane) primary() *apiServer { return cp.servers[len(cp.servers)-1] }
+
+// serverOf returns the API server of room; the only one when there is one.
+func (cp *controlPlane) serverOf(room string) (*apiServer, error) {
+	if len(cp.servers) == 1 {
+		return cp.servers[0], nil
+	}
+	for _, s := range cp.servers {
+		if s.room == room {
+			return s, nil
+		}
+	}
+	return nil, fmt.Errorf("no API server in room %q", room)
+}
+
+// upstreamsFor lists the API servers as a node of room's load balancer
+// tries them: its own room's first, then the others in order.
+func (cp *controlPlane) upstreamsFor(room string) []apiUpstream {
+	var own, others []apiUpstream
+	for _, s := range cp.servers {
+		u := apiUpstream{name: s.name, addr: s.addr()}
+		if s.room == room {
+			own = append(own, u)
+		} else {
+			others = append(others, u)
+		}
+	}
+	return append(own, others...)
+}
+
 func (cp *controlPlane) startEtcd(ctx context.Context) error {
 	bin, err := toolPath(cp.tools, toolEtcd)
 	if err != nil {
 		return err
 	}
-	client, err := freePort()
-	if err != nil {
-		return err
+	var initial []string
+	for _, m := range cp.members {
+		initial = append(initial, m.name+"="+m.peerURL)
 	}
-	peer, err := freePort()
-	if err != nil {
-		return err
+	for _, m := range cp.members {
+		args := []string{
+			"--name=" + m.name,
+			"--data-dir=" + filepath.Join(cp.dir, m.name),
+			"--listen-client-urls=" + m.clientURL,
+			"--advertise-client-urls=" + m.clientURL,
+			"--listen-peer-urls=" + m.peerURL,
+			"--initial-advertise-peer-urls=" + m.peerURL,
+			"--initial-cluster=" + strings.Join(initial, ","),
+			"--initial-cluster-state=new",
+			"--log-level=warn",
+		}
+		if !cp.opts.EtcdFsync {
+			// A test cluster loses nothing worth an fsync.
+			args = append(args, "--unsafe-no-fsync")
+		}
+		if m.proc, err = cp.procs.start(cp.dir, m.name, bin, args, nil); err != nil {
+			return err
+		}
 	}
-	cp.etcdURL = "http://127.0.0.1:" + strconv.Itoa(client)
-	peerURL := "http://127.0.0.1:" + strconv.Itoa(peer)
-	args := []string{
-		"--name=default",
-		"--data-dir=" + filepath.Join(cp.dir, "etcd"),
-		"--listen-client-urls=" + cp.etcdURL,
-		"--advertise-client-urls=" + cp.etcdURL,
-		"--listen-peer-urls=" + peerURL,
-		"--initial-advertise-peer-urls=" + peerURL,
-		"--initial-cluster=default=" + peerURL,
-		"--log-level=warn",
+	// A member of several answers its health check only once they elected
+	// a leader, so all must run before any is waited for.
+	for _, m := range cp.members {
+		if err := m.proc.waitFor(ctx, m.name+" health", func() error { return healthy(http.DefaultClient, m.clientURL+"/health") }); err != nil {
+			return err
+		}
 	}
-	if !cp.opts.EtcdFsync {
-		// A test cluster loses nothing worth an fsync.
-		args = append(args, "--unsafe-no-fsync")
-	}
-	cp.etcd, err = cp.procs.start(cp.dir, "etcd", bin, args, nil)
-	if err != nil {
-		return err
-	}
-	return cp.etcd.waitFor(ctx, "etcd health", func() error { return healthy(http.DefaultClient, cp.etcdURL+"/health") })
+	return nil
 }
 
-func (cp *controlPlane) startAPIServer(ctx context.Context) error {
+// startAPIServers starts every API server and waits until each is ready.
+func (cp *controlPlane) startAPIServers(ctx context.Context) error {
+	for _, s := range cp.servers {
+		if err := cp.startAPIServer(ctx, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (cp *controlPlane) startAPIServer(ctx context.Context, s *apiServer) error {
 	bin, err := toolPath(cp.tools, toolAPIServer)
 	if err != nil {
 		return err
 	}
 	p := cp.pki
-	cp.api, err = cp.procs.start(cp.dir, "kube-apiserver", bin, []string{
-		"--etcd-servers=" + cp.etcdURL,
+	s.frozen = false
+	s.proc, err = cp.procs.start(cp.dir, s.name, bin, []string{
+		"--etcd-servers=" + s.etcdURL,
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
-		"--secure-port=" + strconv.Itoa(cp.apiPort),
-		"--cert-dir=" + filepath.Join(cp.dir, "apiserver"),
+		"--secure-port=" + strconv.Itoa(s.port),
+		"--cert-dir=" + filepath.Join(cp.dir, s.name),
 		"--tls-cert-file=" + p.path("apiserver.crt"),
 		"--tls-private-key-file=" + p.path("apiserver.key"),
 		"--client-ca-file=" + p.path("ca.crt"),
@@ -133,11 +274,14 @@ func (cp *controlPlane) startAPIServer(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	client, err := cp.client()
+	if s == cp.primary() {
+		cp.api = s.proc
+	}
+	client, err := cp.clientOf(s)
 	if err != nil {
 		return err
 	}
-	return cp.api.waitFor(ctx, "kube-apiserver readiness", func() error {
+	return s.proc.waitFor(ctx, s.name+" readiness", func() error {
 		body, err := client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
 		if err != nil {
 			return fmt.Errorf("%v: %s", err, body)
@@ -187,10 +331,16 @@ func (cp *controlPlane) startControllerManager(ctx context.Context) error {
 }
 
 func (cp *controlPlane) client() (kubernetes.Interface, error) {
+	return cp.clientOf(cp.primary())
+}
+
+// clientOf is a cluster-admin client of one API server.
+func (cp *controlPlane) clientOf(s *apiServer) (kubernetes.Interface, error) {
 	cfg, err := clientcmd.BuildConfigFromFlags("", cp.adminKubeconfig())
 	if err != nil {
 		return nil, fmt.Errorf("failed to load admin kubeconfig: %w", err)
 	}
+	cfg.Host = "https://" + s.addr()
 	cfg.QPS, cfg.Burst = 200, 400
 	return kubernetes.NewForConfig(cfg)
 }
@@ -198,16 +348,25 @@ func (cp *controlPlane) client() (kubernetes.Interface, error) {
 // processes returns the control plane's processes that were started.
 func (cp *controlPlane) processes() []*process {
 	var out []*process
-	for _, p := range []*process{cp.etcd, cp.api, cp.kcm, cp.scheduler} {
-		if p != nil {
-			out = append(out, p)
-		}
+	for _, m := range cp.members {
+		out = append(out, m.proc)
 	}
-	return out
+	for _, s := range cp.servers {
+		out = append(out, s.proc)
+	}
+	out = append(out, cp.kcm, cp.scheduler)
+	return slices.DeleteFunc(out, func(p *process) bool { return p == nil })
 }
 
 func (cp *controlPlane) stop() {
-	for _, p := range []*process{cp.scheduler, cp.kcm, cp.api, cp.etcd} {
+	procs := []*process{cp.scheduler, cp.kcm}
+	for _, s := range cp.servers {
+		procs = append(procs, s.proc)
+	}
+	for _, m := range cp.members {
+		procs = append(procs, m.proc)
+	}
+	for _, p := range procs {
 		if p != nil {
 			p.stop(5 * time.Second)
 		}

@@ -63,24 +63,26 @@ func (c *Cluster) HealReplication() error {
 	return c.DRBD.Heal()
 }
 
-// IsolateFromAPI cuts a node off from the API server; its DRBD stays
-// connected and its processes keep running.
+// IsolateFromAPI cuts a node off from every API server as a partition
+// does: its open connections hang, new ones do not complete. Its DRBD
+// stays connected and its processes keep running.
 func (c *Cluster) IsolateFromAPI(name string) error {
 	n, err := c.Node(name)
 	if err != nil {
 		return err
 	}
-	n.proxy.setCut(true)
+	c.network.setIsolated(n.Spec.Name, true)
 	return nil
 }
 
-// ReconnectToAPI undoes IsolateFromAPI.
+// ReconnectToAPI undoes IsolateFromAPI: the connections still open carry
+// traffic again.
 func (c *Cluster) ReconnectToAPI(name string) error {
 	n, err := c.Node(name)
 	if err != nil {
 		return err
 	}
-	n.proxy.setCut(false)
+	c.network.setIsolated(n.Spec.Name, false)
 	return nil
 }
 

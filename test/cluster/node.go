@@ -93,7 +93,7 @@ func (c *Cluster) registerNode(ctx context.Context, spec NodeSpec) error {
 func (c *Cluster) startNode(ctx context.Context, n *Node) error {
 	var err error
 	if n.proxy == nil {
-		if n.proxy, err = newAPIProxy(fmt.Sprintf("127.0.0.1:%d", c.cp.apiPort)); err != nil {
+		if n.proxy, err = newAPIProxy(n.Spec.Name, c.network, c.cp.upstreamsFor(n.Spec.Zone)); err != nil {
 			return err
 		}
 		n.Kubeconfig = filepath.Join(c.Dir, "nodes", n.Spec.Name, "kubeconfig")
@@ -117,11 +117,11 @@ func (c *Cluster) startNode(ctx context.Context, n *Node) error {
 		"--manage-single-node=" + n.Spec.Name,
 		"--node-ip=127.0.0.1",
 		"--node-lease-duration-seconds=" + strconv.Itoa(int(c.opts.NodeLeaseDuration/time.Second)),
-	}, nil)
+	}, c.kubeletConnectionCheck().env())
 	if err != nil {
 		return err
 	}
-	client, err := clientFor(n.Kubeconfig)
+	client, err := clientFor(n.Kubeconfig, c.kubeletConnectionCheck())
 	if err != nil {
 		return err
 	}
@@ -232,10 +232,38 @@ func (c *Cluster) stopNode(n *Node) {
 	n.up = false
 }
 
-func clientFor(kubeconfig string) (kubernetes.Interface, error) {
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+// connectionCheck is how soon the stand-ins of a node's kubelet (kwok and
+// the kubelet stand-in) give up a connection to the API server that a
+// partition left open.
+type connectionCheck restconfig.HealthCheck
+
+// kubeletConnectionCheck paces that check as a kubelet paces its own: it
+// bounds each heartbeat by its renew interval (a quarter of the node
+// lease, 10 s by default) and closes every connection when they keep
+// failing. kwok does neither, so it gets client-go's HTTP/2 health check,
+// pinging after that interval and giving up half of it later.
+func (c *Cluster) kubeletConnectionCheck() connectionCheck {
+	idle := max(c.opts.NodeLeaseDuration/4, 2*time.Second).Truncate(time.Second)
+	return connectionCheck{ReadIdle: idle, PingTimeout: max(idle/2, time.Second).Truncate(time.Second)}
+}
+
+// env sets client-go's process-wide health check of a program that has no
+// flag for it.
+func (h connectionCheck) env() []string {
+	return []string{
+		"HTTP2_READ_IDLE_TIMEOUT_SECONDS=" + strconv.Itoa(int(h.ReadIdle/time.Second)),
+		"HTTP2_PING_TIMEOUT_SECONDS=" + strconv.Itoa(int(h.PingTimeout/time.Second)),
+	}
+}
+
+func clientFor(kubeconfig string, check connectionCheck) (kubernetes.Interface, error) {
+	loaded, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
 		return nil, fmt.Errorf("failed to load kubeconfig %s: %w", kubeconfig, err)
+	}
+	cfg, err := restconfig.WithHealthCheck(loaded, restconfig.HealthCheck(check))
+	if err != nil {
+		return nil, err
 	}
 	cfg.QPS, cfg.Burst = 100, 200
 	cfg.Timeout = 30 * time.Second

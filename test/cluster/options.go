@@ -26,6 +26,11 @@ type Options struct {
 	// as every production etcd does. Test clusters skip it for speed;
 	// latency benchmarks that compare with production turn it on.
 	EtcdFsync bool
+	// APIServerPerRoom runs a kube-apiserver in each room (zone of Nodes),
+	// each on an etcd member of its own room, with a third etcd member
+	// outside the rooms; every node reaches its own room's first. See
+	// controlPlane.
+	APIServerPerRoom bool
 	// Nodes of the cluster; default: two zones with three nodes each.
 	Nodes []NodeSpec
 	// NodeMonitorGracePeriod and NodeMonitorPeriod configure the node

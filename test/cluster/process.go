@@ -87,6 +87,8 @@ func (p *process) exited() (bool, error) {
 // stop ends the process group: SIGTERM, then SIGKILL after grace.
 func (p *process) stop(grace time.Duration) {
 	p.signal(syscall.SIGTERM)
+	// A frozen process handles its SIGTERM only once it runs again.
+	p.signal(syscall.SIGCONT)
 	select {
 	case <-p.done:
 		return

@@ -12,11 +12,12 @@ import (
 	"syscall"
 )
 
-// RestartAPIServer kills kube-apiserver, as a crash would, and starts it
-// again on the same port; it returns once the new one is ready.
+// RestartAPIServer kills the primary kube-apiserver, as a crash would, and
+// starts it again on the same port; it returns once the new one is ready.
 func (c *Cluster) RestartAPIServer(ctx context.Context) error {
-	c.cp.api.kill()
-	return c.cp.startAPIServer(ctx)
+	s := c.cp.primary()
+	s.proc.kill()
+	return c.cp.startAPIServer(ctx, s)
 }
 
 // RestartControllerManager kills kube-controller-manager and starts it

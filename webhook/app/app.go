@@ -36,7 +36,13 @@ const MutatePath = "/mutate-v1-pod"
 func Run(ctx context.Context, o *Options) error {
 	logger := klog.FromContext(ctx)
 	ctrl.SetLogger(logger)
-	cfg, err := restconfig.Load(o.Kubeconfig, o.KubeAPIQPS, o.KubeAPIBurst, "linstor-ha-webhook")
+	loaded, err := restconfig.Load(o.Kubeconfig, o.KubeAPIQPS, o.KubeAPIBurst, "linstor-ha-webhook")
+	if err != nil {
+		return err
+	}
+	// The lookups fail open on an error; a connection a partition left
+	// open must turn into one within seconds, not after client-go's 45 s.
+	cfg, err := restconfig.WithHealthCheck(loaded, restconfig.DefaultHealthCheck)
 	if err != nil {
 		return err
 	}

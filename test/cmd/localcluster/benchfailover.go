@@ -83,8 +83,10 @@ func runBenchFailover(ctx context.Context, args []string) error {
 		return err
 	}
 	if f.roomPods > 0 {
-		if err := roomLoss(ctx, f); err != nil {
-			return err
+		for _, perRoom := range []bool{false, true} {
+			if err := roomLoss(ctx, f, perRoom); err != nil {
+				return err
+			}
 		}
 	}
 	stock := "not-run"

@@ -18,12 +18,15 @@ const roomNS = "rooms"
 // roomLoss runs f.roomPods StatefulSets in room-a, each on a volume with
 // replicas in both rooms and its tiebreaker in room-b, then crashes every
 // node of room-a at once and measures until all of them run again in
-// room-b with their volumes attached.
-func roomLoss(ctx context.Context, f failoverFlags) error {
+// room-b with their volumes attached. With perRoom, each room has its own
+// API server and room-a's is lost with the room, black-holed, while
+// room-b's nodes were connected to it (room-b's restarted earlier, as in
+// an upgrade): the worst case for survivors' clients.
+func roomLoss(ctx context.Context, f failoverFlags, perRoom bool) error {
 	// A room's worth of volumes moves at the pace of the attach-detach
 	// controller and the external-attacher, whose default rate limits (20
 	// and 5 requests per second) leave it at about one volume per 200 ms.
-	c, err := cluster.Start(ctx, withComponents(f, cluster.Options{AttacherQPS: 50, ControllerManagerQPS: f.roomKCMQPS}))
+	c, err := cluster.Start(ctx, withComponents(f, cluster.Options{AttacherQPS: 50, ControllerManagerQPS: f.roomKCMQPS, APIServerPerRoom: perRoom}))
 	if err != nil {
 		return err
 	}
@@ -34,15 +37,28 @@ func roomLoss(ctx context.Context, f failoverFlags) error {
 		return err
 	}
 	lostRoom := []string{"node-a1", "node-a2", "node-a3"}
-	logf("%d StatefulSet pods run in room-a; crashing %v", len(vols), lostRoom)
+	apiServers := 1
+	if perRoom {
+		apiServers = 2
+		if err := moveToRoomAAPIServer(ctx, c); err != nil {
+			return err
+		}
+	}
+	logf("%d StatefulSet pods run in room-a; losing %v with %d API server(s)", len(vols), lostRoom, apiServers)
 	requestsBefore, err := c.SidecarCounters(ctx, apiRequestsMetric, "method")
 	if err != nil {
 		return err
 	}
 	crashed := time.Now()
-	for _, n := range lostRoom {
-		if err := c.CrashNode(n); err != nil {
+	if perRoom {
+		if err := c.LoseRoom("room-a"); err != nil {
 			return err
+		}
+	} else {
+		for _, n := range lostRoom {
+			if err := c.CrashNode(n); err != nil {
+				return err
+			}
 		}
 	}
 	detected, err := waitDetected(ctx, c, vols[0].Diskful[1], vols[0].Diskful[0], vols[0].Resource())
@@ -67,13 +83,30 @@ func roomLoss(ctx context.Context, f failoverFlags) error {
 	for _, n := range byMethod {
 		requests += n
 	}
-	fmt.Printf("room loss (kube-controller-manager --kube-api-qps=%s, external-attacher --kube-api-qps=50): ", qpsFlag(f.roomKCMQPS))
+	fmt.Printf("room loss (%d API server(s), kube-controller-manager --kube-api-qps=%s, external-attacher --kube-api-qps=50): ", apiServers, qpsFlag(f.roomKCMQPS))
 	fmt.Printf("DRBD noticed +%.1fs after the crash; all %d pods Running in room-b with their volumes attached %.1fs after detection (+%.1fs after the crash)\n",
 		detected.Sub(crashed).Seconds(), len(vols), allRunning.Seconds(), time.Since(crashed).Seconds())
-	fmt.Printf("room_failover_seconds all_running=%.1f pods=%d\n", allRunning.Seconds(), len(vols))
+	fmt.Printf("room_failover_seconds all_running=%.1f pods=%d api_servers=%d\n", allRunning.Seconds(), len(vols), apiServers)
 	fmt.Printf("api_requests_per_pod=%.1f requests=%.0f pods=%d sidecars=%d by_method=%s\n",
 		requests/float64(len(vols)), requests, len(vols), len(requestsAfter), formatCounts(byMethod))
 	return nil
+}
+
+// moveToRoomAAPIServer restarts room-b's API server and waits until every
+// room-b node holds a connection to room-a's.
+func moveToRoomAAPIServer(ctx context.Context, c *cluster.Cluster) error {
+	if err := c.RestartAPIServerOf(ctx, "room-b", 5*time.Second); err != nil {
+		return err
+	}
+	return wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+		for _, n := range []string{"node-b1", "node-b2", "node-b3"} {
+			conns, err := c.APIConnections(n)
+			if err != nil || conns["room-a"] == 0 {
+				return false, err
+			}
+		}
+		return true, nil
+	})
 }
 
 // apiRequestsMetric is client-go's request counter, which the sidecar
