@@ -165,9 +165,18 @@ type fallbackReader struct {
 	cache, api client.Reader
 }
 
+// apiLookupTimeout bounds a read from the API server on a cache miss. The
+// API server waits for the whole admission only timeoutSeconds (3 s in
+// the registration) and then admits the pod unchanged; a lookup on a
+// connection that a partition left open must fail well before, so that
+// the pod is still admitted with what the cache knows.
+const apiLookupTimeout = time.Second
+
 func (r *fallbackReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
 	err := r.cache.Get(ctx, key, obj, opts...)
 	if apierrors.IsNotFound(err) && r.api != nil {
+		ctx, cancel := context.WithTimeout(ctx, apiLookupTimeout)
+		defer cancel()
 		return r.api.Get(ctx, key, obj, opts...)
 	}
 	return err

@@ -255,3 +255,29 @@ func TestNewestDefaultClass(t *testing.T) {
 		}
 	}
 }
+
+// A lookup from the API server that hangs (a connection a partition left
+// open) must give up on its own deadline, so that the pod is admitted
+// unchanged before the API server's admission timeout.
+func TestHandleHungAPILookupFailsOpen(t *testing.T) {
+	h := newHandler(fake.NewClientBuilder().WithObjects(clusterObjects()...).Build())
+	h.APIReader = fake.NewClientBuilder().WithInterceptorFuncs(interceptor.Funcs{
+		Get: func(ctx context.Context, _ client.WithWatch, _ client.ObjectKey, _ client.Object, _ ...client.GetOption) error {
+			<-ctx.Done()
+			return ctx.Err()
+		},
+	}).Build()
+	done := make(chan admission.Response, 1)
+	go func() { done <- h.Handle(context.Background(), request(t, podWith("app", claim("missing")), admissionv1.Create)) }()
+	select {
+	case resp := <-done:
+		if !resp.Allowed || patchPaths(resp) != "" || len(resp.Warnings) != 1 {
+			t.Errorf("response %+v (warnings %v), want the pod admitted unchanged with one warning", resp.AdmissionResponse, resp.Warnings)
+		}
+		if got := testutil.ToFloat64(h.Metrics.Admissions.WithLabelValues(resultLookupFailed)); got != 1 {
+			t.Errorf("metric for result %s = %v, want 1", resultLookupFailed, got)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the admission still waits for a hung lookup after 30 s")
+	}
+}
