@@ -24,10 +24,14 @@ import (
 func main() {
 	command := app.NewSchedulerCommand(app.WithPlugin(drbdreplicas.Name, drbdreplicas.New))
 	ownVersion(command, os.Stdout, os.Exit)
-	// kube-scheduler serves this registry on /metrics, next to its own
-	// kubernetes_build_info.
-	legacyregistry.Registerer().MustRegister(buildinfo.NewCollector())
+	registerBuildInfo()
 	os.Exit(cli.Run(command))
+}
+
+// registerBuildInfo adds linstor_ha_build_info to the registry that
+// kube-scheduler serves on /metrics, next to its kubernetes_build_info.
+func registerBuildInfo() {
+	legacyregistry.Registerer().MustRegister(buildinfo.NewCollector())
 }
 
 // kubeSchedulerVersion is the release of k8s.io/kubernetes this scheduler

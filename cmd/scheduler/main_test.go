@@ -5,8 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/component-base/metrics/legacyregistry"
 	"k8s.io/kubernetes/cmd/kube-scheduler/app"
 
+	"github.com/linstor-ha/linstor-ha/pkg/buildinfo"
 	"github.com/linstor-ha/linstor-ha/pkg/version"
 )
 
@@ -45,5 +47,27 @@ func TestVersionIsOurs(t *testing.T) {
 	want := "scheduler v0.1.0 (commit abc123, "
 	if got := out.String(); !strings.HasPrefix(got, want) || !strings.Contains(got, ", kube-scheduler ") {
 		t.Errorf("--version printed %q, want %q... with the kube-scheduler version", got, want)
+	}
+}
+
+// TestBuildInfoServed: the registry kube-scheduler serves on /metrics has
+// linstor_ha_build_info, next to kubernetes_build_info.
+func TestBuildInfoServed(t *testing.T) {
+	registerBuildInfo()
+	families, err := legacyregistry.DefaultGatherer.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]float64{}
+	for _, f := range families {
+		if len(f.GetMetric()) == 1 {
+			found[f.GetName()] = f.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	if v, ok := found[buildinfo.Name]; !ok || v != 1 {
+		t.Errorf("%s = %v (served: %v), want 1", buildinfo.Name, v, ok)
+	}
+	if _, ok := found["kubernetes_build_info"]; !ok {
+		t.Error("kubernetes_build_info is not served any more")
 	}
 }
