@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"time"
 
-	"golang.org/x/net/http2"
 	"k8s.io/client-go/rest"
 )
 
@@ -69,6 +68,9 @@ func WithHealthCheck(cfg *rest.Config, hc HealthCheck) (*rest.Config, error) {
 		proxy = http.ProxyFromEnvironment
 	}
 	// The settings of client-go's own transport, but for the health check.
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetHTTP2(true)
 	t := &http.Transport{
 		Proxy:               proxy,
 		DialContext:         dial,
@@ -76,12 +78,9 @@ func WithHealthCheck(cfg *rest.Config, hc HealthCheck) (*rest.Config, error) {
 		TLSHandshakeTimeout: 10 * time.Second,
 		MaxIdleConnsPerHost: 25,
 		IdleConnTimeout:     90 * time.Second,
+		Protocols:           &protocols,
+		HTTP2:               &http.HTTP2Config{SendPingTimeout: hc.ReadIdle, PingTimeout: hc.PingTimeout},
 	}
-	h2, err := http2.ConfigureTransports(t)
-	if err != nil {
-		return nil, fmt.Errorf("failed to configure HTTP/2 for the Kubernetes client: %w", err)
-	}
-	h2.ReadIdleTimeout, h2.PingTimeout = hc.ReadIdle, hc.PingTimeout
 	out.Transport = t
 	// The transport carries the TLS settings now; client-go refuses both.
 	out.TLSClientConfig = rest.TLSClientConfig{}

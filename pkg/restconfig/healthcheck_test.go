@@ -125,15 +125,14 @@ func TestWithHealthCheckDropsFrozenConnection(t *testing.T) {
 		{name: "unchecked", check: HealthCheck{}, wantHang: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := base
+			// Unchecked: client-go's own transport, with its 30 s + 15 s
+			// check.
+			cfg := rest.CopyConfig(base)
 			if tc.check.ReadIdle > 0 {
 				var err error
 				if cfg, err = WithHealthCheck(base, tc.check); err != nil {
 					t.Fatal(err)
 				}
-			} else {
-				// client-go's own transport, with its 30 s + 15 s check.
-				cfg = rest.CopyConfig(base)
 			}
 			if err := get(t, cfg, context.Background()); err != nil {
 				t.Fatalf("first request: %v", err)

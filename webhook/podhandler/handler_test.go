@@ -268,7 +268,9 @@ func TestHandleHungAPILookupFailsOpen(t *testing.T) {
 		},
 	}).Build()
 	done := make(chan admission.Response, 1)
-	go func() { done <- h.Handle(context.Background(), request(t, podWith("app", claim("missing")), admissionv1.Create)) }()
+	go func() {
+		done <- h.Handle(context.Background(), request(t, podWith("app", claim("missing")), admissionv1.Create))
+	}()
 	select {
 	case resp := <-done:
 		if !resp.Allowed || patchPaths(resp) != "" || len(resp.Warnings) != 1 {
