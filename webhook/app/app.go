@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -59,7 +60,7 @@ func Run(ctx context.Context, o *Options) error {
 	})
 	mgr, err := manager.New(cfg, manager.Options{
 		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: o.MetricsAddress},
+		Metrics:                metricsOptions(o),
 		HealthProbeBindAddress: o.HealthAddress,
 		WebhookServer:          server,
 		// The handler only reads: no copy per Get.
@@ -114,6 +115,19 @@ func Run(ctx context.Context, o *Options) error {
 	}
 	logger.Info("Webhook starting", "port", o.Port, "certDir", o.CertDir, "mutation", o.Mutation, "ownNamespace", o.OwnNamespace)
 	return mgr.Start(ctx)
+}
+
+// metricsOptions serves the metrics as Kubernetes components do: over
+// HTTPS, to callers the API server vouches for. A metrics endpoint is not
+// secret, but it tells which namespaces run stateful pods and how often
+// fail-over happens, and anything in the cluster network can reach it.
+func metricsOptions(o *Options) metricsserver.Options {
+	opts := metricsserver.Options{BindAddress: o.MetricsAddress}
+	if o.MetricsSecure {
+		opts.SecureServing = true
+		opts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	return opts
 }
 
 var _ admission.Handler = &podhandler.Handler{}

@@ -22,7 +22,10 @@ type Options struct {
 	Port           int
 	BindAddress    string
 	MetricsAddress string
-	HealthAddress  string
+	// MetricsSecure serves the metrics over HTTPS to callers the API
+	// server authenticates and authorizes for GET /metrics.
+	MetricsSecure bool
+	HealthAddress string
 	EnableHTTP2    bool
 	// ConfigFile holds the mutation settings; flags set on the command
 	// line override it.
@@ -56,7 +59,8 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.KeyName, "key-name", "tls.key", "Key file name in --cert-dir.")
 	fs.IntVar(&o.Port, "port", 9443, "Port of the webhook's TLS server.")
 	fs.StringVar(&o.BindAddress, "bind-address", "", "Address the webhook's TLS server binds; empty for all.")
-	fs.StringVar(&o.MetricsAddress, "metrics-bind-address", ":8080", "Address of the metrics endpoint; 0 to disable.")
+	fs.StringVar(&o.MetricsAddress, "metrics-bind-address", ":8443", "Address of the metrics endpoint; 0 to disable.")
+	fs.BoolVar(&o.MetricsSecure, "metrics-secure", true, "Serve the metrics over HTTPS (a self-signed certificate) only to callers allowed to get the non-resource URL /metrics, checked with TokenReview and SubjectAccessReview; false serves plain HTTP to anyone who reaches the address.")
 	fs.StringVar(&o.HealthAddress, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz.")
 	fs.BoolVar(&o.EnableHTTP2, "enable-http2", false, "Serve HTTP/2 too (off by default: HTTP/2 rapid-reset and stream attacks).")
 	fs.StringVar(&o.ConfigFile, "config", "", "YAML file with the mutation settings (setScheduler, schedulerName, setTolerations, tolerationSeconds, spreadZones, preferDataZones).")
