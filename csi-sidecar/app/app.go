@@ -25,6 +25,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/clusterview"
+	"github.com/linstor-ha/linstor-ha/csi-sidecar/conflict"
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/failover"
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/liveness"
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/metrics"
@@ -132,10 +133,15 @@ func Run(ctx context.Context, o *Options, zone string) error {
 	if err != nil {
 		return err
 	}
+	conflicts, err := conflict.New(client, o.ConflictingActorSelector, func() { ctrl.Trigger() })
+	if err != nil {
+		return err
+	}
 	ctrl = failover.NewController(failover.ControllerOptions{
 		Node: o.NodeName, Timeout: o.FailOverTimeout, Hysteresis: o.UntaintAfter,
 		ReportStaleAfter: o.ReportStaleAfter, EvidenceGrace: o.LivenessDuration, DryRun: o.DryRun,
 		Taints: failover.TaintKeys{LostQuorum: o.LostQuorumTaint, ForceIOError: o.ForceIOErrorTaint}, DisableNodeTaints: o.DisableNodeTaints, PeerNode: o.PeerNode, Liveness: observer,
+		Conflicts: conflicts,
 		ReadOptions: func(ctx context.Context) ([]drbdjson.ShowResource, error) {
 			return drbdsetup.Show(ctx, o.Drbdsetup, drbdsetup.DefaultCommandTimeout)
 		},
@@ -169,6 +175,7 @@ func Run(ctx context.Context, o *Options, zone string) error {
 
 	g, ctx := errgroup.WithContext(ctx)
 	view.Start(ctx)
+	conflicts.Start(ctx)
 	if observer != nil {
 		observer.Start(ctx)
 	}
@@ -186,9 +193,9 @@ func Run(ctx context.Context, o *Options, zone string) error {
 		g.Go(func() error { renewer.Run(ctx); return nil })
 	}
 	if o.HTTPEndpoint != "" {
-		serveHTTP(ctx, g, o.HTTPEndpoint, mux(m, store, view))
+		serveHTTP(ctx, g, o.HTTPEndpoint, mux(m, store, view, conflicts))
 	}
-	logger.Info("Sidecar running", "node", o.NodeName, "zone", zone, "failOverTimeout", o.FailOverTimeout, "dryRun", o.DryRun)
+	logger.Info("Sidecar running", "node", o.NodeName, "zone", zone, "failOverTimeout", o.FailOverTimeout, "dryRun", o.DryRun, "conflictingActorSelector", o.ConflictingActorSelector)
 	err = g.Wait()
 	if errors.Is(err, context.Canceled) {
 		return nil
@@ -213,13 +220,19 @@ func serveHTTP(ctx context.Context, g *errgroup.Group, addr string, handler http
 	})
 }
 
-func mux(m *metrics.Metrics, store *state.Store, view *clusterview.View) *http.ServeMux {
+func mux(m *metrics.Metrics, store *state.Store, view *clusterview.View, conflicts *conflict.Watcher) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !store.Synced() || !view.Synced() {
+		if !store.Synced() || !view.Synced() || !conflicts.Synced() {
 			http.Error(w, "DRBD state or cluster view not synced", http.StatusServiceUnavailable)
+			return
+		}
+		// A sidecar that refuses to act is not ready: a rollout that
+		// leaves the HA controller running stops at the first node.
+		if pods := conflicts.Pods(); len(pods) > 0 {
+			http.Error(w, conflict.NotReady(pods, conflicts.Selector()), http.StatusServiceUnavailable)
 			return
 		}
 		w.WriteHeader(http.StatusOK)

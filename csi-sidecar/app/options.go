@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/liveness"
@@ -55,6 +56,10 @@ type Options struct {
 	// differ ("conn=node,conn2=node2").
 	NodeNameMap map[string]string
 	nodeNameMap string
+	// ConflictingActorSelector selects the pods of another fail-over
+	// actor, while any of which runs the sidecar does not act; empty
+	// looks for none.
+	ConflictingActorSelector string
 	// Deprecations are the deprecated flags that were given, each with
 	// what replaces it, for main to log.
 	Deprecations []string
@@ -96,6 +101,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.LostQuorumTaint, "lost-quorum-taint", metadata.TaintLostQuorum, "Key of the NoSchedule taint on a node that lost quorum for a volume in use or that a peer proved frozen; the default is tolerated by every Piraeus component.")
 	fs.StringVar(&o.ForceIOErrorTaint, "force-io-error-taint", metadata.TaintForceIOError, "Key of the NoSchedule taint on a node where a DRBD device in use fails its I/O (force-io-failures); the default is tolerated by every Piraeus component.")
 	fs.BoolVar(&o.DisableNodeTaints, "disable-node-taints", false, "Set no taint on any node; pods may then be scheduled back onto a node that lost quorum or fails I/O.")
+	fs.StringVar(&o.ConflictingActorSelector, "conflicting-actor-selector", metadata.PiraeusHAControllerSelector, "Label selector of the pods of another fail-over actor, in any namespace (default: Piraeus' HA controller); while one of them runs (not Succeeded or Failed) the sidecar takes no fail-over action, since two actors void its proof. Empty looks for none.")
 	fs.StringVar(&o.nodeNameMap, "node-name-map", "", "DRBD connection name to node name where they differ: conn=node,conn2=node2.")
 }
 
@@ -135,6 +141,9 @@ func (o *Options) Complete() error {
 	}
 	if o.LostQuorumTaint == o.ForceIOErrorTaint {
 		errs = append(errs, fmt.Errorf("--lost-quorum-taint and --force-io-error-taint must differ, both are %q", o.LostQuorumTaint))
+	}
+	if _, err := labels.Parse(o.ConflictingActorSelector); err != nil {
+		errs = append(errs, fmt.Errorf("--conflicting-actor-selector: %w", err))
 	}
 	o.NodeNameMap = map[string]string{}
 	if o.nodeNameMap != "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/flowcontrol"
 
@@ -38,6 +39,17 @@ type ControllerOptions struct {
 	// Liveness reads lost peers' Leases; nil leaves a peer's report and
 	// readiness as the only signs of its life.
 	Liveness *liveness.Observer
+	// Conflicts knows the pods of another fail-over actor, while which
+	// nothing is done; nil when no other actor is looked for.
+	Conflicts Conflicts
+}
+
+// Conflicts tells which pods of another fail-over actor run; a
+// *conflict.Watcher is one.
+type Conflicts interface {
+	// Synced is false until the pods are known.
+	Synced() bool
+	Pods() []types.NamespacedName
 }
 
 // Retries of a failed action back off from retryInitial to retryMax, as
@@ -141,6 +153,11 @@ func (c *Controller) evaluate(ctx context.Context, now time.Time) time.Time {
 	// held are the resources with an action waiting for its retry: what
 	// must come after it waits too, as if it had failed this round.
 	held := map[string]bool{}
+	// Held actions stay needed: what was done or is waiting for its retry
+	// is remembered for when the other actor is gone.
+	for _, a := range d.Held {
+		needed[actionKey(a)] = true
+	}
 	var pending []Action
 	for _, a := range d.Actions {
 		key := actionKey(a)
@@ -193,5 +210,6 @@ func (c *Controller) evaluate(ctx context.Context, now time.Time) time.Time {
 	c.retry.GC()
 	c.recorder.refusals(ctx, d.Refusals)
 	c.recorder.notices(ctx, d.Notices)
+	c.recorder.conflict(ctx, c.opts.Node, d.ConflictingActors, len(d.Held))
 	return next
 }

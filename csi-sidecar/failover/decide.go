@@ -31,7 +31,8 @@ const (
 // Decide returns what to do now. It never acts on a resource that has no
 // quorum configured, that is still being created, or before the DRBD stream
 // and the Kubernetes caches are synced; it never deletes a pod that opted
-// out or has no controller to replace it.
+// out or has no controller to replace it; and it does nothing at all while
+// another fail-over actor runs.
 func Decide(in Input) Decision {
 	d := Decision{Lost: make(map[Key]time.Time)}
 	for i := range in.Volumes {
@@ -45,6 +46,7 @@ func Decide(in Input) Decision {
 	}
 	decideUntaint(&in, &d)
 	decideIOErrorUntaint(&in, &d)
+	holdForConflictingActors(&in, &d)
 	return d
 }
 

@@ -2,6 +2,8 @@ package failover
 
 import (
 	"time"
+
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // ActionKind is what the executor is asked to do.
@@ -78,6 +80,10 @@ type Decision struct {
 	// NextCheck is when a waiting fail-over becomes due; zero when none
 	// waits.
 	NextCheck time.Time
+	// ConflictingActors are Input.ConflictingActors; Held the actions
+	// that Decide holds back while they run.
+	ConflictingActors []types.NamespacedName
+	Held              []Action
 }
 
 func (d *Decision) act(a Action) { d.Actions = append(d.Actions, a) }

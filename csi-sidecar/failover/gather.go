@@ -50,6 +50,7 @@ type gatherer struct {
 	liveness    *liveness.Observer
 	readOptions OptionsReader
 	metrics     *metrics.Metrics
+	conflicts   Conflicts
 
 	// quorum caches whether a resource runs with quorum: DRBD's options
 	// change only through drbdsetup, and reading them costs a process.
@@ -75,7 +76,7 @@ type gatherer struct {
 func newGatherer(opts ControllerOptions, resources Resources, view *clusterview.View, reports report.Client, m *metrics.Metrics) *gatherer {
 	return &gatherer{
 		node: opts.Node, peerNode: opts.PeerNode, timeout: opts.Timeout, hysteresis: opts.Hysteresis, evidenceGrace: opts.EvidenceGrace, reportStaleAfter: opts.ReportStaleAfter, taints: opts.Taints,
-		resources: resources, view: view, reports: reports, liveness: opts.Liveness, readOptions: opts.ReadOptions, metrics: m,
+		resources: resources, view: view, reports: reports, liveness: opts.Liveness, readOptions: opts.ReadOptions, metrics: m, conflicts: opts.Conflicts,
 		quorum: map[string]bool{}, established: map[string]bool{}, lossSeen: map[string]bool{}, notReadySince: map[string]time.Time{}, reportsSeen: liveness.NewSightings(), peerReports: map[string]peerReportRead{},
 	}
 }
@@ -93,6 +94,12 @@ func (g *gatherer) gather(ctx context.Context, now time.Time, memory decisionMem
 		Now: now, Node: g.node, Synced: g.resources.Synced() && g.view.Synced(),
 		Timeout: g.timeout, Taints: g.taints, Hysteresis: g.hysteresis, EvidenceGrace: g.evidenceGrace, PeerNode: g.peerNode, LostSince: memory.lostSince, HealthySince: memory.healthySince,
 		Nodes: map[string]NodeState{},
+	}
+	if g.conflicts != nil {
+		// Until the other actor's pods are listed, that none is seen
+		// proves nothing.
+		in.Synced = in.Synced && g.conflicts.Synced()
+		in.ConflictingActors = g.conflicts.Pods()
 	}
 	if g.optionsStale.Swap(false) {
 		clear(g.quorum)

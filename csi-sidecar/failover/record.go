@@ -25,6 +25,8 @@ type recorder struct {
 
 	refused map[string]bool // refusals already recorded
 	noticed map[string]bool // notices already recorded
+	// conflicting are the other fail-over actor's pods last recorded.
+	conflicting []types.NamespacedName
 }
 
 // outcome records an action that was done, failed with err, or in dry-run

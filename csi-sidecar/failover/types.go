@@ -118,6 +118,9 @@ type Input struct {
 	// LostSince holds when each lost peer was first seen lost (see Key);
 	// the controller keeps it and Decide reports which entries to keep.
 	LostSince map[Key]time.Time
+	// ConflictingActors are the running pods of another fail-over actor;
+	// while there is one, every action is held.
+	ConflictingActors []types.NamespacedName
 }
 
 // TaintKeys are the keys of the NoSchedule taints the sidecar sets.

@@ -31,6 +31,10 @@ type Metrics struct {
 	DrbdsetupRestarts prometheus.Counter
 	// APIErrors counts failed API requests by operation.
 	APIErrors *prometheus.CounterVec
+	// ConflictingActorPods counts the running pods of another fail-over
+	// actor (Piraeus' HA controller); while it is above 0 the sidecar
+	// takes no fail-over action.
+	ConflictingActorPods prometheus.Gauge
 }
 
 // The protection gauges are set by the report publisher, which computes
@@ -84,9 +88,13 @@ func New() *Metrics {
 		APIErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "linstor_ha_api_errors_total", Help: "Failed Kubernetes API requests by operation.",
 		}, []string{"operation"}),
+		ConflictingActorPods: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "linstor_ha_conflicting_failover_actor_pods",
+			Help: "Running pods of another fail-over actor (--conflicting-actor-selector, Piraeus' HA controller by default); while above 0 the sidecar takes no fail-over action.",
+		}),
 	}
 	hookClientMetrics()
-	m.Registry.MustRegister(m.Actions, m.Refusals, m.DetectionToAction, m.Resources, m.LostPeerReplicas, m.ParseErrors, m.DrbdsetupRestarts, m.APIErrors,
+	m.Registry.MustRegister(m.Actions, m.Refusals, m.DetectionToAction, m.Resources, m.LostPeerReplicas, m.ParseErrors, m.DrbdsetupRestarts, m.APIErrors, m.ConflictingActorPods,
 		apiRequests, VolumesByProtection, VolumesNotSurvivingZoneLoss, buildinfo.NewCollector(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

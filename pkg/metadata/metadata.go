@@ -98,4 +98,14 @@ const (
 	ReasonQuorumLost              = "QuorumLost"
 	ReasonReplicaDegraded         = "ReplicaDegraded"
 	ReasonResourceDemoted         = "ResourceDemoted"
+	// ReasonConflictingFailOverActor is recorded on a sidecar's own node
+	// when it stops acting because another fail-over actor runs.
+	ReasonConflictingFailOverActor = "ConflictingFailOverActor"
 )
+
+// PiraeusHAControllerSelector selects the pods of Piraeus' HA controller,
+// another fail-over actor, by the label of the operator's own template
+// (the operator adds app.kubernetes.io/name and .../instance, whose values
+// depend on its build and on the LinstorCluster's name). While such a pod
+// runs, the sidecar does not act.
+const PiraeusHAControllerSelector = "app.kubernetes.io/component=ha-controller"
