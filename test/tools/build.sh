@@ -4,8 +4,17 @@
 # and prints that directory. A finished build is marked complete; a missing
 # or partial one is built again. Override the cache root with
 # LINSTOR_HA_TOOLS_CACHE.
+#
+#   test/tools/build.sh [MODULE_DIR]
+#
+# MODULE_DIR is another module of tools (test/tools/helm: the helm
+# binary); default: this script's directory. Each module has its own key.
 set -euo pipefail
-cd "$(dirname "$0")"
+if [ $# -gt 0 ]; then
+  cd "$1"
+else
+  cd "$(dirname "$0")"
+fi
 
 root=${LINSTOR_HA_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/linstor-ha/tools}
 key=$( { cat go.mod go.sum; go env GOVERSION GOOS GOARCH; } | sha256sum | cut -c1-16)
@@ -24,7 +33,8 @@ if [ -f "$dir/.complete" ]; then
   exit 0
 fi
 
-tools=$(sed -n '/^tool (/,/^)/{/^tool (/d;/^)/d;s/^[[:space:]]*//;p}' go.mod)
+# go.mod names its tools in a tool block or one per tool line.
+tools=$(sed -n -e '/^tool (/,/^)/{/^tool (/d;/^)/d;s/^[[:space:]]*//;p;}' -e 's/^tool \([^(].*\)$/\1/p' go.mod)
 
 rm -rf "$dir.partial"
 mkdir -p "$dir.partial"
@@ -38,12 +48,14 @@ done
 # kwok takes its behaviour from Stage objects, which its module ships as
 # YAML: nodes become Ready and renew their lease, pods run at once and are
 # removed once deleted, as a live kubelet would do.
-kwok=$(go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)
-for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
-         pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
-  cat "$kwok/kustomize/stage/$f"
-  echo "---"
-done > "$dir.partial/kwok-stages.yaml"
+if grep -q 'sigs.k8s.io/kwok ' go.mod; then
+  kwok=$(go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)
+  for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+           pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+    cat "$kwok/kustomize/stage/$f"
+    echo "---"
+  done > "$dir.partial/kwok-stages.yaml"
+fi
 touch "$dir.partial/.complete"
 rm -rf "$dir"
 mv "$dir.partial" "$dir"
