@@ -31,7 +31,7 @@ import (
 // install it on a test cluster.
 
 // helmKubeVersion is the Kubernetes version helm renders and lints for
-// without a cluster: the chart's kubeVersion wants 1.37.
+// without a cluster, the one linstor-ha supports.
 const helmKubeVersion = "1.37.2"
 
 // helmRelease is the documented release name: with it, the chart's names
@@ -692,7 +692,7 @@ func TestHelmInstallServerSide(t *testing.T) {
 	}
 	dyn := dynamic.NewForConfigOrDie(cfg)
 
-	t.Run("helm install, upgrade, uninstall", func(t *testing.T) {
+	t.Run("helm install upgrade uninstall", func(t *testing.T) {
 		namespace(t, c, "piraeus-datastore")
 		namespace(t, c, "linstor-ha-system")
 		// The user's LinstorCluster, with a patch of their own.
