@@ -31,11 +31,14 @@ FUZZTIME    ?= 60s
 # CI budgets; everything else runs with it.
 TEST_FLAGS  ?= -race -count=1
 
-.PHONY: all build image image-push set-version generate tools test test-unit test-e2e lint verify fmt fuzz bench bench-sidecar bench-scheduler bench-webhook bench-failover bench-baseline chaos cluster demo demo-stock clean
+.PHONY: all build image image-push set-version generate tools test test-unit test-e2e lint lint-chart verify fmt fuzz bench bench-sidecar bench-scheduler bench-webhook bench-failover bench-baseline chaos cluster demo demo-stock clean
 
 # The upstream programs of test clusters, built once into a cache keyed by
 # test/tools/go.mod and go.sum (about 12 minutes cold on two cores).
 TOOLS_DIR = $(shell test/tools/build.sh)
+# helm, for the chart (charts/linstor-ha), from a module of its own
+# (test/tools/helm, a few minutes cold).
+HELM_DIR = $(shell test/tools/build.sh test/tools/helm)
 
 all: build
 
@@ -56,14 +59,16 @@ image-push:
 	  $(DOCKER) buildx build --platform $(PLATFORMS) --push --target $$t --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMAGE_REPO)/$$t:$(IMAGE_TAG) . || exit 1; \
 	done
 
-## set-version: write the VERSION file's release into every linstor-ha image tag under manifests/ (at a release, after editing VERSION)
+## set-version: write the VERSION file's release into every linstor-ha image tag under manifests/ and into the chart's version and appVersion (at a release, after editing VERSION)
 set-version:
 	@sed -i -E 's#(ghcr\.io/linstor-ha/(csi-sidecar|scheduler|webhook)):[^[:space:]"'"'"']+#\1:$(RELEASE)#g' $$(grep -rl 'ghcr.io/linstor-ha/' manifests)
+	@sed -i -E 's#^version: .*#version: $(RELEASE)#; s#^appVersion: .*#appVersion: "$(RELEASE)"#' charts/linstor-ha/Chart.yaml
 	@grep -rn 'ghcr.io/linstor-ha/[a-z-]*:' manifests
 
 ## generate: deepcopy functions and the CRD of the replica report API
 generate:
 	$(GO) run $(CONTROLLER_GEN) object paths=./pkg/apis/... crd:crdVersions=v1 output:crd:dir=./manifests/crd
+	cp manifests/crd/linstor-ha.io_replicareports.yaml charts/linstor-ha/files/
 
 ## tools: build the pinned upstream programs (etcd, kube-apiserver, ...) unless cached
 tools:
@@ -78,7 +83,7 @@ test-unit:
 # End-to-end tests start whole clusters; one package at a time keeps the
 # two cores from being shared by two clusters.
 test-e2e:
-	@dir=$$(test/tools/build.sh) && LINSTOR_HA_TOOLS=$$dir $(GO) test -count=1 -p 1 -timeout 30m ./test/e2e/...
+	@dir=$$(test/tools/build.sh) && helm=$$(test/tools/build.sh test/tools/helm) && LINSTOR_HA_TOOLS=$$dir LINSTOR_HA_HELM=$$helm $(GO) test -count=1 -p 1 -timeout 30m ./test/e2e/...
 
 ## lint: gofmt, go vet and staticcheck must all be clean
 lint:
@@ -86,11 +91,15 @@ lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
-## verify: the tree is tidy and generated files are current, then lint
-verify: lint
+## lint-chart: helm lint --strict of charts/linstor-ha
+lint-chart:
+	$(HELM_DIR)/helm lint --strict charts/linstor-ha
+
+## verify: the tree is tidy and generated files are current, then lint and lint-chart
+verify: lint lint-chart
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 	@$(MAKE) --no-print-directory generate >/dev/null
-	@out=$$(git status --porcelain -- pkg/apis manifests/crd); if [ -n "$$out" ]; then echo "make generate changed the tree (commit its output):"; echo "$$out"; git diff --stat -- pkg/apis manifests/crd; exit 1; fi
+	@out=$$(git status --porcelain -- pkg/apis manifests/crd charts/linstor-ha/files); if [ -n "$$out" ]; then echo "make generate changed the tree (commit its output):"; echo "$$out"; git diff --stat -- pkg/apis manifests/crd; exit 1; fi
 
 ## fmt: format the sources
 fmt:
