@@ -26,7 +26,7 @@ type Options struct {
 	// server authenticates and authorizes for GET /metrics.
 	MetricsSecure bool
 	HealthAddress string
-	EnableHTTP2    bool
+	EnableHTTP2   bool
 	// ConfigFile holds the mutation settings; flags set on the command
 	// line override it.
 	ConfigFile   string
