@@ -31,7 +31,7 @@ FUZZTIME    ?= 60s
 # CI budgets; everything else runs with it.
 TEST_FLAGS  ?= -race -count=1
 
-.PHONY: all build image image-push set-version generate tools test test-unit test-e2e lint lint-chart verify fmt fuzz bench bench-sidecar bench-scheduler bench-webhook bench-failover bench-baseline chaos cluster demo demo-stock clean
+.PHONY: all build image image-push set-version generate tools test test-unit test-alerts test-e2e lint lint-chart verify fmt fuzz bench bench-sidecar bench-scheduler bench-webhook bench-failover bench-baseline chaos cluster demo demo-stock clean
 
 # The upstream programs of test clusters, built once into a cache keyed by
 # test/tools/go.mod and go.sum (about 12 minutes cold on two cores).
@@ -69,6 +69,8 @@ set-version:
 generate:
 	$(GO) run $(CONTROLLER_GEN) object paths=./pkg/apis/... crd:crdVersions=v1 output:crd:dir=./manifests/crd
 	cp manifests/crd/linstor-ha.io_replicareports.yaml charts/linstor-ha/files/
+	mkdir -p charts/linstor-ha/files/monitoring
+	cp manifests/components/monitoring/prometheusrule.yaml manifests/components/monitoring/linstor-ha.json charts/linstor-ha/files/monitoring/
 
 ## tools: build the pinned upstream programs (etcd, kube-apiserver, ...) unless cached
 tools:
@@ -76,6 +78,10 @@ tools:
 
 ## test: every test: unit, fixture, simulator, then end to end on a local cluster
 test: test-unit test-e2e
+
+## test-alerts: promtool's checks and unit tests of the alert rules (also part of test-unit)
+test-alerts:
+	$(GO) test -count=1 ./test/alerts/
 
 test-unit:
 	$(GO) test $(TEST_FLAGS) $$($(GO) list ./... | grep -v /test/e2e)

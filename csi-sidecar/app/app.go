@@ -156,7 +156,9 @@ func Run(ctx context.Context, o *Options, zone string) error {
 		OnWrite: func(err error) {
 			if err != nil {
 				m.APIErrors.WithLabelValues("WriteReport").Inc()
+				return
 			}
+			m.ReportWritten.SetToCurrentTime()
 		},
 	}, reports, store)
 	follow := drbdsetup.New(drbdsetup.Options{

@@ -35,6 +35,11 @@ type Metrics struct {
 	// actor (Piraeus' HA controller); while it is above 0 the sidecar
 	// takes no fail-over action.
 	ConflictingActorPods prometheus.Gauge
+	// ReportWritten is when the node's replica report was last written:
+	// an alert compares it with the time, because a report that stopped
+	// changing is what the scheduler and the peers' sidecars see of a
+	// sidecar that runs but cannot reach the API server.
+	ReportWritten prometheus.Gauge
 }
 
 // The protection gauges are set by the report publisher, which computes
@@ -92,9 +97,13 @@ func New() *Metrics {
 			Name: "linstor_ha_conflicting_failover_actor_pods",
 			Help: "Running pods of another fail-over actor (--conflicting-actor-selector, Piraeus' HA controller by default); while above 0 the sidecar takes no fail-over action.",
 		}),
+		ReportWritten: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "linstor_ha_report_last_write_timestamp_seconds",
+			Help: "Unix time of the last successful write of the node's replica report; 0 before the first.",
+		}),
 	}
 	hookClientMetrics()
-	m.Registry.MustRegister(m.Actions, m.Refusals, m.DetectionToAction, m.Resources, m.LostPeerReplicas, m.ParseErrors, m.DrbdsetupRestarts, m.APIErrors, m.ConflictingActorPods,
+	m.Registry.MustRegister(m.Actions, m.Refusals, m.DetectionToAction, m.Resources, m.LostPeerReplicas, m.ParseErrors, m.DrbdsetupRestarts, m.APIErrors, m.ConflictingActorPods, m.ReportWritten,
 		apiRequests, VolumesByProtection, VolumesNotSurvivingZoneLoss, buildinfo.NewCollector(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -146,6 +147,9 @@ var helmValueSets = []helmValueSet{
 		"enabled": true, "issuerRef": map[string]any{"name": "company-ca", "kind": "ClusterIssuer"}}}},
 	{name: "custom", release: "ha", namespace: "storage-ha", values: customValues},
 	{name: "own namespace", release: helmRelease, namespace: "default", values: map[string]any{"namespace": map[string]any{"name": "linstor-ha-system", "create": true}}},
+	{name: "monitoring", release: helmRelease, namespace: "linstor-ha-system", values: map[string]any{"monitoring": map[string]any{"enabled": true}}},
+	{name: "monitoring for kube-prometheus-stack", release: "ha", namespace: "storage-ha", values: map[string]any{"monitoring": map[string]any{
+		"enabled": true, "labels": map[string]any{"release": "kps"}, "dashboard": map[string]any{"labels": map[string]any{"grafana_dashboard": "1", "team": "storage"}}}}},
 	{name: "sidecar only", release: helmRelease, namespace: "linstor-ha-system", values: map[string]any{
 		"crd": map[string]any{"enabled": false}, "scheduler": map[string]any{"enabled": false}, "webhook": map[string]any{"enabled": false}}},
 	{name: "uninstalling", release: helmRelease, namespace: "linstor-ha-system", values: map[string]any{
@@ -370,6 +374,64 @@ func TestHelmRenderCertManager(t *testing.T) {
 	if !reflect.DeepEqual(ref, map[string]string{"name": "company-ca", "kind": "ClusterIssuer"}) {
 		t.Errorf("the Certificate's issuerRef is %v", ref)
 	}
+}
+
+// TestHelmRenderMonitoring: the monitoring switch renders a PodMonitor per
+// part with the node label, the alerts of the kustomize component as
+// they are (Prometheus' templates untouched by Helm's), the dashboard for
+// Grafana's sidecar, and the scraper account bound to the metrics reader
+// that the chart renders; monitoring.labels reach the objects Prometheus
+// selects.
+func TestHelmRenderMonitoring(t *testing.T) {
+	if objs := helmValueSetNamed(t, "defaults").render(t); findObject(objs, "PrometheusRule", "linstor-ha") != nil {
+		t.Error("the defaults render a PrometheusRule; monitoring is off by default")
+	}
+	objs := helmValueSetNamed(t, "monitoring for kube-prometheus-stack").render(t)
+	for _, part := range []string{"sidecar", "scheduler", "webhook"} {
+		pm := mustObject(t, objs, "PodMonitor", "ha-linstor-ha-"+part)
+		if pm.GetNamespace() != "storage-ha" || pm.GetLabels()["release"] != "kps" {
+			t.Errorf("PodMonitor %s: namespace %q, labels %v", pm.GetName(), pm.GetNamespace(), pm.GetLabels())
+		}
+		eps, _, _ := unstructured.NestedSlice(pm.Object, "spec", "podMetricsEndpoints")
+		if len(eps) != 1 {
+			t.Fatalf("PodMonitor %s has %d endpoints", pm.GetName(), len(eps))
+		}
+		relabel := fmt.Sprint(eps[0].(map[string]any)["relabelings"])
+		if !strings.Contains(relabel, "__meta_kubernetes_pod_node_name") || !strings.Contains(relabel, "linstor-ha-"+part) {
+			t.Errorf("PodMonitor %s relabels %s, want job linstor-ha-%s and node", pm.GetName(), relabel, part)
+		}
+		if part != "sidecar" {
+			secret, _, _ := unstructured.NestedString(eps[0].(map[string]any), "authorization", "credentials", "name")
+			mustObject(t, objs, "Secret", secret)
+		}
+	}
+	rule := mustObject(t, objs, "PrometheusRule", "ha-linstor-ha")
+	raw, err := os.ReadFile(filepath.Join(cluster.ManifestsDir(), "components", "monitoring", "prometheusrule.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want map[string]any
+	if err := sigsyaml.Unmarshal(raw, &want); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(want["spec"], rule.Object["spec"]); d != "" {
+		t.Errorf("the chart's alerts differ from the component's (-component +chart):\n%s", d)
+	}
+	if rule.GetLabels()["release"] != "kps" {
+		t.Errorf("the PrometheusRule's labels %v lack monitoring.labels", rule.GetLabels())
+	}
+	cm := mustObject(t, objs, "ConfigMap", "ha-linstor-ha-dashboard")
+	if l := cm.GetLabels(); l["grafana_dashboard"] != "1" || l["team"] != "storage" {
+		t.Errorf("the dashboard's labels are %v", l)
+	}
+	dash, _, _ := unstructured.NestedString(cm.Object, "data", "linstor-ha.json")
+	var parsed map[string]any
+	if err := json.Unmarshal([]byte(dash), &parsed); err != nil || parsed["uid"] != "linstor-ha" {
+		t.Errorf("the dashboard is not the component's JSON (uid %v): %v", parsed["uid"], err)
+	}
+	crb := mustObject(t, objs, "ClusterRoleBinding", "ha-linstor-ha-metrics-scraper")
+	role, _, _ := unstructured.NestedString(crb.Object, "roleRef", "name")
+	mustObject(t, objs, "ClusterRole", role)
 }
 
 // TestHelmRenderCustom: namespaces, images, replicas, resources, node
@@ -665,6 +727,16 @@ func TestHelmMatchesKustomize(t *testing.T) {
 			helmValueSet{name: "cert-manager", release: helmRelease, namespace: "linstor-ha-system", values: map[string]any{
 				"certManager": map[string]any{"enabled": true}}}.render(t), isNamespace)
 	})
+	t.Run("monitoring", func(t *testing.T) {
+		dir := t.TempDir()
+		if err := cluster.WriteKustomization(dir, map[string]any{
+			"resources":  []string{m},
+			"components": []string{filepath.Join(m, "components", "monitoring")},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		compareWithKustomize(t, kustomize(t, dir), helmValueSetNamed(t, "monitoring").render(t), isNamespace)
+	})
 	t.Run("piraeus and cert-manager", func(t *testing.T) {
 		compareWithKustomize(t, kustomize(t, composedKustomization(t)),
 			helmValueSet{name: "piraeus and cert-manager", release: helmRelease, namespace: "linstor-ha-system", values: map[string]any{
@@ -675,7 +747,8 @@ func TestHelmMatchesKustomize(t *testing.T) {
 // TestHelmInstallServerSide applies the chart's rendering for each value
 // set server-side, with strict field validation, to a test cluster's
 // kube-apiserver, on Piraeus' real CRDs; cert-manager's kinds, which test
-// clusters do not serve, are checked as rendered (TestHelmRenderCertManager).
+// clusters do not serve, and the Prometheus operator's are checked as
+// rendered (TestHelmRenderCertManager, TestHelmRenderMonitoring).
 // It then installs, upgrades through the uninstall's steps and uninstalls
 // a release with helm itself: helm takes over the user's LinstorCluster
 // and keeps its other fields, and the uninstall leaves that object and,
@@ -754,7 +827,7 @@ func TestHelmInstallServerSide(t *testing.T) {
 		t.Run("apply "+s.name, func(t *testing.T) {
 			var served []string
 			for _, o := range s.render(t) {
-				if o.GroupVersionKind().Group == "cert-manager.io" {
+				if g := o.GroupVersionKind().Group; g == "cert-manager.io" || g == "monitoring.coreos.com" {
 					continue
 				}
 				raw, err := sigsyaml.Marshal(o.Object)
