@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
@@ -17,12 +18,14 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+	eventsv1client "k8s.io/client-go/kubernetes/typed/events/v1"
 
 	policyv1client "k8s.io/client-go/kubernetes/typed/policy/v1"
 	storagev1client "k8s.io/client-go/kubernetes/typed/storage/v1"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
 
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/clusterview"
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/conflict"
@@ -30,9 +33,11 @@ import (
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/liveness"
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/metrics"
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/report"
+	"github.com/linstor-ha/linstor-ha/csi-sidecar/watchdog"
 	"github.com/linstor-ha/linstor-ha/pkg/drbd/drbdjson"
 	"github.com/linstor-ha/linstor-ha/pkg/drbd/drbdsetup"
 	"github.com/linstor-ha/linstor-ha/pkg/drbd/state"
+	"github.com/linstor-ha/linstor-ha/pkg/metadata"
 	"github.com/linstor-ha/linstor-ha/pkg/restconfig"
 )
 
@@ -99,15 +104,22 @@ func Run(ctx context.Context, o *Options, zone string) error {
 	}
 	m := metrics.New()
 	store := state.NewStore()
+	// The liveness probe fails while a loop is stuck.
+	dog := watchdog.New(clock.RealClock{})
+	dog.Require("drbdsetup events2 initial dump complete", o.StuckAfter, store.Synced)
 
-	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
-	broadcaster.StartRecordingToSink(&corev1client.EventSinkImpl{Interface: client.CoreV1().Events("")})
+	// Events through events.k8s.io/v1, with an action and the related
+	// object; the instance is the pod's hostname, its name.
+	broadcaster := events.NewBroadcaster(&events.EventSinkImpl{Interface: client.EventsV1()})
+	if err := broadcaster.StartRecordingToSinkWithContext(ctx); err != nil {
+		return fmt.Errorf("failed to start recording Events: %w", err)
+	}
 	defer broadcaster.Shutdown()
 	eventScheme := runtime.NewScheme()
 	if err := corev1.AddToScheme(eventScheme); err != nil {
 		return err
 	}
-	recorder := broadcaster.NewRecorder(eventScheme, corev1.EventSource{Component: "linstor-ha-sidecar", Host: o.NodeName})
+	recorder := broadcaster.NewRecorder(eventScheme, metadata.SidecarEventController)
 
 	leases, err := leaseClient(loaded, o)
 	if err != nil {
@@ -141,7 +153,7 @@ func Run(ctx context.Context, o *Options, zone string) error {
 		Node: o.NodeName, Timeout: o.FailOverTimeout, Hysteresis: o.UntaintAfter,
 		ReportStaleAfter: o.ReportStaleAfter, EvidenceGrace: o.LivenessDuration, DryRun: o.DryRun,
 		Taints: failover.TaintKeys{LostQuorum: o.LostQuorumTaint, ForceIOError: o.ForceIOErrorTaint}, DisableNodeTaints: o.DisableNodeTaints, PeerNode: o.PeerNode, Liveness: observer,
-		Conflicts: conflicts,
+		Conflicts: conflicts, Progress: dog.Loop("fail-over evaluation", o.StuckAfter),
 		ReadOptions: func(ctx context.Context) ([]drbdjson.ShowResource, error) {
 			return drbdsetup.Show(ctx, o.Drbdsetup, drbdsetup.DefaultCommandTimeout)
 		},
@@ -153,6 +165,7 @@ func Run(ctx context.Context, o *Options, zone string) error {
 	}, recorder, m)
 	publisher := report.NewPublisher(report.Options{
 		NodeName: o.NodeName, Zone: zone, Heartbeat: o.ReportHeartbeat, PeerNode: o.PeerNode,
+		Progress: dog.Loop("replica report write", o.StuckAfter),
 		OnWrite: func(err error) {
 			if err != nil {
 				m.APIErrors.WithLabelValues("WriteReport").Inc()
@@ -195,7 +208,7 @@ func Run(ctx context.Context, o *Options, zone string) error {
 		g.Go(func() error { renewer.Run(ctx); return nil })
 	}
 	if o.HTTPEndpoint != "" {
-		serveHTTP(ctx, g, o.HTTPEndpoint, mux(m, store, view, conflicts))
+		serveHTTP(ctx, g, o.HTTPEndpoint, mux(m, store, view, conflicts, dog))
 	}
 	logger.Info("Sidecar running", "node", o.NodeName, "zone", zone, "failOverTimeout", o.FailOverTimeout, "dryRun", o.DryRun, "conflictingActorSelector", o.ConflictingActorSelector)
 	err = g.Wait()
@@ -222,10 +235,18 @@ func serveHTTP(ctx context.Context, g *errgroup.Group, addr string, handler http
 	})
 }
 
-func mux(m *metrics.Metrics, store *state.Store, view *clusterview.View, conflicts *conflict.Watcher) *http.ServeMux {
+func mux(m *metrics.Metrics, store *state.Store, view *clusterview.View, conflicts *conflict.Watcher, dog *watchdog.Watchdog) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	// Alive unless a loop is stuck: a restart is then the way out. Being
+	// cut off from the API server or DRBD is not a reason to restart.
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if stuck := dog.Stuck(); len(stuck) > 0 {
+			http.Error(w, "stuck:\n"+strings.Join(stuck, "\n"), http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !store.Synced() || !view.Synced() || !conflicts.Synced() {
 			http.Error(w, "DRBD state or cluster view not synced", http.StatusServiceUnavailable)
@@ -270,11 +291,13 @@ type clients struct {
 	core    corev1client.CoreV1Interface
 	storage storagev1client.StorageV1Interface
 	policy  policyv1client.PolicyV1Interface
+	events  eventsv1client.EventsV1Interface
 }
 
 func (c *clients) CoreV1() corev1client.CoreV1Interface          { return c.core }
 func (c *clients) StorageV1() storagev1client.StorageV1Interface { return c.storage }
 func (c *clients) PolicyV1() policyv1client.PolicyV1Interface    { return c.policy }
+func (c *clients) EventsV1() eventsv1client.EventsV1Interface    { return c.events }
 
 func newClients(cfg *rest.Config) (*clients, error) {
 	var c clients
@@ -286,6 +309,9 @@ func newClients(cfg *rest.Config) (*clients, error) {
 		return nil, fmt.Errorf("failed to create a Kubernetes client: %w", err)
 	}
 	if c.policy, err = policyv1client.NewForConfig(cfg); err != nil {
+		return nil, fmt.Errorf("failed to create a Kubernetes client: %w", err)
+	}
+	if c.events, err = eventsv1client.NewForConfig(cfg); err != nil {
 		return nil, fmt.Errorf("failed to create a Kubernetes client: %w", err)
 	}
 	return &c, nil

@@ -63,7 +63,7 @@ func TestConnectCSIGivesUpWhenStopped(t *testing.T) {
 }
 
 func TestOptionsComplete(t *testing.T) {
-	o := app.Options{NodeName: "n", ReportHeartbeat: time.Second, ReportStaleAfter: 3 * time.Second}
+	o := app.Options{NodeName: "n", ReportHeartbeat: time.Second, ReportStaleAfter: 3 * time.Second, StuckAfter: time.Minute}
 	if err := o.Complete(); err != nil {
 		t.Fatal(err)
 	}
@@ -72,8 +72,8 @@ func TestOptionsComplete(t *testing.T) {
 	}
 	bad := app.Options{ReportHeartbeat: time.Second, ReportStaleAfter: time.Second}
 	err := bad.Complete()
-	if err == nil || !strings.Contains(err.Error(), "--node-name") || !strings.Contains(err.Error(), "--report-stale-after") {
-		t.Errorf("Complete = %v, want both problems named", err)
+	if err == nil || !strings.Contains(err.Error(), "--node-name") || !strings.Contains(err.Error(), "--report-stale-after") || !strings.Contains(err.Error(), "--stuck-after") {
+		t.Errorf("Complete = %v, want the three problems named", err)
 	}
 }
 

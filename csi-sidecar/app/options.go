@@ -44,8 +44,12 @@ type Options struct {
 	ForceIOErrorTaint string
 	DisableNodeTaints bool
 	HTTPEndpoint      string
-	KubeAPIQPS        float64
-	KubeAPIBurst      int
+	// StuckAfter is how long a fail-over evaluation or a report write may
+	// run, and the DRBD stream go without its initial dump, before
+	// /healthz fails.
+	StuckAfter   time.Duration
+	KubeAPIQPS   float64
+	KubeAPIBurst int
 	// KubeAPIHealthCheck is how soon a connection to the API server that a
 	// partition left open is given up.
 	KubeAPIHealthCheck restconfig.HealthCheck
@@ -93,6 +97,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.LivenessDuration, "liveness-duration", 3*time.Second, "How long a peer's Lease may stay unrenewed before its sidecar counts as stopped (whole seconds).")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "Log and record Events of what would be done, change nothing.")
 	fs.StringVar(&o.HTTPEndpoint, "http-endpoint", ":9811", "Address of /metrics, /healthz and /readyz; empty disables it.")
+	fs.DurationVar(&o.StuckAfter, "stuck-after", 2*time.Minute, "How long a fail-over evaluation or a replica report write may run, and drbdsetup events2 go without completing its initial dump, before /healthz fails and the liveness probe restarts the container. Every API and drbdsetup call has a deadline, so only a stuck loop lasts this long.")
 	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", 50, "QPS towards the API server.")
 	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", 200, "Burst towards the API server.")
 	fs.DurationVar(&o.KubeAPIHealthCheck.ReadIdle, "kube-api-read-idle-timeout", restconfig.DefaultHealthCheck.ReadIdle, "How long a connection to the API server may carry nothing before it is pinged; 0 keeps client-go's process-wide check (30 s + 15 s by default). A partition leaves connections open without an error.")
@@ -116,6 +121,9 @@ func (o *Options) Complete() error {
 	}
 	if o.ReportHeartbeat <= 0 || o.ReportStaleAfter <= o.ReportHeartbeat {
 		errs = append(errs, errors.New("--report-stale-after must be longer than --report-heartbeat, which must be positive"))
+	}
+	if o.StuckAfter < 10*time.Second {
+		errs = append(errs, errors.New("--stuck-after must be at least 10s: a fail-over of many pods takes seconds"))
 	}
 	if o.LivenessNamespace != "" {
 		if o.LivenessInterval <= 0 || o.LivenessDuration < 2*o.LivenessInterval || o.LivenessDuration%time.Second != 0 {

@@ -5,13 +5,14 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/flowcontrol"
 
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/clusterview"
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/liveness"
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/metrics"
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/report"
+	"github.com/linstor-ha/linstor-ha/csi-sidecar/watchdog"
 )
 
 // ControllerOptions configure a Controller.
@@ -42,6 +43,9 @@ type ControllerOptions struct {
 	// Conflicts knows the pods of another fail-over actor, while which
 	// nothing is done; nil when no other actor is looked for.
 	Conflicts Conflicts
+	// Progress tells the liveness probe while an evaluation runs; nil
+	// tells nobody.
+	Progress *watchdog.Loop
 }
 
 // Conflicts tells which pods of another fail-over actor run; a
@@ -90,7 +94,7 @@ type decisionMemory struct {
 
 // NewController returns a controller.
 func NewController(opts ControllerOptions, resources Resources, view *clusterview.View, reports report.Client,
-	executor *Executor, events record.EventRecorder, m *metrics.Metrics) *Controller {
+	executor *Executor, events events.EventRecorder, m *metrics.Metrics) *Controller {
 	switch {
 	case opts.DisableNodeTaints:
 		opts.Taints = TaintKeys{}
@@ -135,7 +139,9 @@ func (c *Controller) Run(ctx context.Context) error {
 		case <-c.trigger:
 		case <-due:
 		}
+		c.opts.Progress.Begin()
 		next := c.evaluate(ctx, time.Now())
+		c.opts.Progress.End()
 		due = nil
 		if !next.IsZero() {
 			due = time.After(time.Until(next))

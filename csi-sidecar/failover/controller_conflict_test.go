@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/tools/events"
 
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/clusterview"
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/metrics"
@@ -67,8 +67,8 @@ func TestControllerHoldsWhileAnotherActorRuns(t *testing.T) {
 	for !view.Synced() {
 		time.Sleep(time.Millisecond)
 	}
-	events := record.NewFakeRecorder(100)
-	events.IncludeObject = true
+	events := events.NewFakeRecorder(100)
+	events.Verbose = true
 	m := metrics.New()
 	conflicts := &fakeConflicts{}
 	resources := fixedResources{survivorOf("r0")}

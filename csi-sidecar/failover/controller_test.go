@@ -18,7 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
 	clienttesting "k8s.io/client-go/testing"
-	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/ptr"
 
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/clusterview"
@@ -420,7 +420,7 @@ func TestControllerActs(t *testing.T) {
 			for !view.Synced() {
 				time.Sleep(time.Millisecond)
 			}
-			events := record.NewFakeRecorder(100)
+			events := events.NewFakeRecorder(100)
 			c := NewController(ControllerOptions{
 				Node: here, ReadOptions: showQuorum("r0", "r1"), Timeout: 5 * time.Second, Hysteresis: 2 * time.Second,
 				ReportStaleAfter: time.Minute, DryRun: tc.dryRun, PeerNode: func(c string) string { return c },

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/tools/events"
 
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/metrics"
 	"github.com/linstor-ha/linstor-ha/pkg/drbd/state"
@@ -39,7 +39,7 @@ func TestProtectionBlockedFailOverRecordedOnce(t *testing.T) {
 			PeerNode: func(c string) string { return c }, LostSince: lost,
 		}
 	}
-	events := record.NewFakeRecorder(100)
+	events := events.NewFakeRecorder(100)
 	m := metrics.New()
 	rec := &recorder{events: events, metrics: m}
 	ctx := context.Background()

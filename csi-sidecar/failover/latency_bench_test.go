@@ -13,7 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 	clienttesting "k8s.io/client-go/testing"
-	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/ptr"
 
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/clusterview"
@@ -65,7 +65,7 @@ func BenchmarkDecisionLatency(b *testing.B) {
 	}
 	ctrl = failover.NewController(failover.ControllerOptions{
 		Node: "node-b", ReadOptions: readOptions, ReportStaleAfter: time.Minute, PeerNode: func(c string) string { return c },
-	}, store, view, reports, &failover.Executor{Client: client}, record.NewFakeRecorder(1000), metrics.New())
+	}, store, view, reports, &failover.Executor{Client: client}, events.NewFakeRecorder(1000), metrics.New())
 	view.Start(ctx)
 	for !view.Synced() {
 		time.Sleep(time.Millisecond)

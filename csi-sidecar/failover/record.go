@@ -3,12 +3,13 @@ package failover
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/metrics"
@@ -19,7 +20,7 @@ import (
 // Events. A refusal or a notice that lasts across evaluations is recorded
 // once, and once more if it goes away and comes back.
 type recorder struct {
-	events  record.EventRecorder
+	events  events.EventRecorder
 	metrics *metrics.Metrics
 	dryRun  bool
 
@@ -36,7 +37,7 @@ func (r *recorder) outcome(ctx context.Context, a Action, err error, lost map[Ke
 	logger := klog.FromContext(ctx).WithValues(actionKeys(a)...)
 	if r.dryRun {
 		logger.Info("Dry run: would act", "message", a.Message)
-		r.event(a.Pod, a.Node, corev1.EventTypeNormal, metadata.ReasonFailOverDryRun, fmt.Sprintf("would %s: %s", a.Kind, a.Message))
+		r.event(a.Pod, a.Node, a.Attachment, corev1.EventTypeNormal, metadata.ReasonFailOverDryRun, string(a.Kind), fmt.Sprintf("would %s: %s", a.Kind, a.Message))
 		r.metrics.Actions.WithLabelValues(string(a.Kind), "dry-run").Inc()
 		return true
 	}
@@ -52,7 +53,7 @@ func (r *recorder) outcome(ctx context.Context, a Action, err error, lost map[Ke
 		r.metrics.DetectionToAction.Observe(time.Since(since).Seconds())
 	}
 	if !quietKinds[a.Kind] {
-		r.event(a.Pod, a.Node, corev1.EventTypeNormal, a.Reason, a.Message)
+		r.event(a.Pod, a.Node, a.Attachment, corev1.EventTypeNormal, a.Reason, string(a.Kind), a.Message)
 	}
 	return true
 }
@@ -90,7 +91,7 @@ func (r *recorder) refusals(ctx context.Context, refusals []Refusal) {
 		}
 		logger.Info("Not failing over", kv...)
 		r.metrics.Refusals.WithLabelValues(f.Reason).Inc()
-		r.event(f.Pod, f.Node, corev1.EventTypeWarning, metadata.ReasonFailOverRefused, f.Reason+": "+f.Message)
+		r.event(f.Pod, f.Node, "", corev1.EventTypeWarning, metadata.ReasonFailOverRefused, actionFailOver, f.Reason+": "+f.Message)
 	})
 }
 
@@ -101,7 +102,7 @@ func (r *recorder) notices(ctx context.Context, notices []Notice) {
 		return n.Reason + "/" + n.Resource + "/" + n.Node
 	}, func(n Notice) {
 		logger.Info("Replica lost, nothing to fail over", "node", n.Node, "resource", n.Resource, "message", n.Message)
-		r.event(nil, n.Node, corev1.EventTypeWarning, n.Reason, n.Message)
+		r.event(nil, n.Node, "", corev1.EventTypeWarning, n.Reason, actionObserve, n.Message)
 	})
 }
 
@@ -119,13 +120,36 @@ func recordOnce[T any](recorded map[string]bool, items []T, key func(T) string, 
 	return now
 }
 
-// event records an Event on the pod, or else on the node.
-func (r *recorder) event(p *Pod, node, typ, reason, msg string) {
-	var obj runtime.Object = &corev1.ObjectReference{Kind: "Node", Name: node, UID: types.UID(node), APIVersion: "v1"}
+// The actions of Events that record no action of a decision.
+const (
+	// actionFailOver is the fail-over that a refusal or another actor
+	// held back.
+	actionFailOver = "FailOver"
+	// actionObserve is a replica's loss seen with nothing to act on.
+	actionObserve = "Observe"
+)
+
+// noteLimit is the size the API server accepts for an Event's note.
+const noteLimit = 1024
+
+// event records an Event (events.k8s.io/v1) regarding the pod, or else the
+// node, with what it relates to: the VolumeAttachment it concerns, or
+// else, for a pod's Event, the node whose loss it is about, so that both
+// objects' Events tell it.
+func (r *recorder) event(p *Pod, node, attachment, typ, reason, action, note string) {
+	nodeRef := &corev1.ObjectReference{Kind: "Node", Name: node, UID: types.UID(node), APIVersion: "v1"}
+	var regarding, related runtime.Object = nodeRef, nil
 	if p != nil {
-		obj = &corev1.ObjectReference{Kind: "Pod", Namespace: p.Namespace, Name: p.Name, UID: p.UID, APIVersion: "v1"}
+		regarding = &corev1.ObjectReference{Kind: "Pod", Namespace: p.Namespace, Name: p.Name, UID: p.UID, APIVersion: "v1"}
+		related = nodeRef
 	}
-	r.events.Event(obj, typ, reason, msg)
+	if attachment != "" {
+		related = &corev1.ObjectReference{Kind: "VolumeAttachment", Name: attachment, APIVersion: "storage.k8s.io/v1"}
+	}
+	if len(note) > noteLimit {
+		note = strings.ToValidUTF8(note[:noteLimit-len("...")], "") + "..."
+	}
+	r.events.Eventf(regarding, related, typ, reason, action, "%s", note)
 }
 
 func podUID(p *Pod) string {

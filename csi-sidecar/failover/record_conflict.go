@@ -32,7 +32,7 @@ func (r *recorder) conflict(ctx context.Context, node string, pods []types.Names
 		logger.Info("No other fail-over actor runs any more, acting again", "lastPods", podRefs(was))
 	case len(was) == 0:
 		logger.Info("Not acting: another fail-over actor runs", "pods", podRefs(pods), "heldActions", held)
-		r.event(nil, node, corev1.EventTypeWarning, metadata.ReasonConflictingFailOverActor, fmt.Sprintf(
+		r.event(nil, node, "", corev1.EventTypeWarning, metadata.ReasonConflictingFailOverActor, actionFailOver, fmt.Sprintf(
 			"another fail-over actor runs (%s): the sidecar on %s takes no fail-over action until it is gone, since two actors void the proof that only the minority side of a split loses its pods; switch Piraeus' HA controller off (spec.highAvailabilityController.enabled: false in the LinstorCluster)",
 			conflict.Describe(pods), node))
 	default:

@@ -2,11 +2,14 @@ package failover
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
-	"k8s.io/client-go/tools/record"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/events"
 
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/metrics"
 )
@@ -27,7 +30,7 @@ func TestRecordOnce(t *testing.T) {
 }
 
 func TestRecorderNamesThePodOrElseTheNode(t *testing.T) {
-	events := record.NewFakeRecorder(10)
+	events := events.NewFakeRecorder(10)
 	r := &recorder{events: events, metrics: metrics.New()}
 	pod := &Pod{Namespace: "db", Name: "pg-0", UID: "u"}
 	r.refusals(context.Background(), []Refusal{
@@ -59,5 +62,65 @@ func TestActionKeysNameThePod(t *testing.T) {
 	}
 	if !slices.Contains(kv, any("volumeAttachment")) {
 		t.Errorf("no volumeAttachment key in %v", kv)
+	}
+}
+
+// capturedEvent is one Eventf call.
+type capturedEvent struct {
+	regarding, related  *corev1.ObjectReference
+	typ, reason, action string
+	note                string
+}
+
+// capturingRecorder keeps what it is asked to record.
+type capturingRecorder struct{ got []capturedEvent }
+
+func (c *capturingRecorder) Eventf(regarding, related runtime.Object, typ, reason, action, note string, args ...any) {
+	e := capturedEvent{typ: typ, reason: reason, action: action, note: fmt.Sprintf(note, args...)}
+	e.regarding, _ = regarding.(*corev1.ObjectReference)
+	e.related, _ = related.(*corev1.ObjectReference)
+	c.got = append(c.got, e)
+}
+
+func TestRecorderEventsHaveActionAndRelatedObject(t *testing.T) {
+	rec := &capturingRecorder{}
+	r := &recorder{events: rec, metrics: metrics.New()}
+	ctx := context.Background()
+	pod := &Pod{Namespace: "db", Name: "pg-0", UID: "u"}
+	r.outcome(ctx, Action{Kind: DeletePod, Node: "node-a", Resource: "r0", Pod: pod, Reason: "PodForceDeleted", Message: "100% sure"}, nil, nil)
+	r.outcome(ctx, Action{Kind: DeleteAttachment, Node: "node-a", Resource: "r0", Pod: pod, Attachment: "csi-1", Reason: "VolumeAttachmentRemoved", Message: "detached"}, nil, nil)
+	r.outcome(ctx, Action{Kind: TaintNode, Node: "node-a", Resource: "r0", Reason: "NodeTainted", Message: "tainted"}, nil, nil)
+	r.refusals(ctx, []Refusal{{Resource: "r0", Node: "node-a", Pod: pod, Reason: RefusedOptOut, Message: strings.Repeat("x", 2000)}})
+	if len(rec.got) != 4 {
+		t.Fatalf("%d Events, want 4: %+v", len(rec.got), rec.got)
+	}
+	want := []struct {
+		regarding, related, action string
+	}{
+		{"Pod db/pg-0", "Node node-a", string(DeletePod)},
+		{"Pod db/pg-0", "VolumeAttachment csi-1", string(DeleteAttachment)},
+		{"Node node-a", "", string(TaintNode)},
+		{"Pod db/pg-0", "Node node-a", actionFailOver},
+	}
+	name := func(o *corev1.ObjectReference) string {
+		if o == nil {
+			return ""
+		}
+		if o.Namespace != "" {
+			return o.Kind + " " + o.Namespace + "/" + o.Name
+		}
+		return o.Kind + " " + o.Name
+	}
+	for i, w := range want {
+		e := rec.got[i]
+		if name(e.regarding) != w.regarding || name(e.related) != w.related || e.action != w.action {
+			t.Errorf("Event %d (%s) regards %q, relates to %q, action %q; want %q, %q, %q", i, e.reason, name(e.regarding), name(e.related), e.action, w.regarding, w.related, w.action)
+		}
+	}
+	if rec.got[0].note != "100% sure" {
+		t.Errorf("note %q: a message is not a format", rec.got[0].note)
+	}
+	if n := len(rec.got[3].note); n > noteLimit || !strings.HasSuffix(rec.got[3].note, "...") {
+		t.Errorf("a long note is %d bytes, want it cut to %d with an ellipsis", n, noteLimit)
 	}
 }

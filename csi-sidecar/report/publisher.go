@@ -12,6 +12,7 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
+	"github.com/linstor-ha/linstor-ha/csi-sidecar/watchdog"
 	"github.com/linstor-ha/linstor-ha/pkg/apis/linstorha/v1alpha1"
 	"github.com/linstor-ha/linstor-ha/pkg/drbd/state"
 	"github.com/linstor-ha/linstor-ha/pkg/metadata"
@@ -41,6 +42,9 @@ type Options struct {
 	// the peers' zones; nil takes connection names for node names, as
 	// LINSTOR sets them.
 	PeerNode func(connection string) string
+	// Progress tells the liveness probe while a write runs; nil tells
+	// nobody.
+	Progress *watchdog.Loop
 }
 
 func (o *Options) complete() {
@@ -179,7 +183,9 @@ func (p *Publisher) Run(ctx context.Context) error {
 		p.mu.Lock()
 		p.due = time.Time{}
 		p.mu.Unlock()
+		p.opts.Progress.Begin()
 		err := p.write(ctx)
+		p.opts.Progress.End()
 		if p.opts.OnWrite != nil {
 			p.opts.OnWrite(err)
 		}

@@ -85,6 +85,11 @@ const (
 	LabelReportNode = Domain + "/node"
 )
 
+// SidecarEventController is the reportingController of the sidecar's
+// Events; their reportingInstance is it and the pod's hostname (its name),
+// as client-go's events library sets it.
+const SidecarEventController = "linstor-ha-sidecar"
+
 // Event reasons. Every decision the sidecar takes or refuses is recorded as an
 // Event with one of these reasons.
 const (

@@ -44,12 +44,17 @@ const sidecarContainer = "linstor-ha-sidecar"
 // the container's program starts.
 const podMountsEnv = "LINSTOR_HA_TEST_POD_MOUNTS"
 
-// podMounts are the bind mounts of one container.
+// podMounts are the bind mounts of one container, and the hostname it
+// sees.
 type podMounts struct {
 	// Staging holds the upper and work directories of the overlays that
 	// make missing mount points.
 	Staging string     `json:"staging"`
 	Mounts  []podMount `json:"mounts"`
+	// Hostname is the container's hostname: a pod's name, as the kubelet
+	// gives it to a pod without hostNetwork (its own UTS namespace). What
+	// names the pod in its Events' reportingInstance comes from it.
+	Hostname string `json:"hostname,omitempty"`
 }
 
 type podMount struct {
@@ -84,8 +89,13 @@ func enterPodMounts(raw string) error {
 	// A new mount namespace belongs to the calling thread until it execs;
 	// this thread is the one that execs.
 	runtime.LockOSThread()
-	if err := syscall.Unshare(syscall.CLONE_NEWNS); err != nil {
-		return fmt.Errorf("unshare(CLONE_NEWNS) (the harness runs as root to give each sidecar its own mounts): %w", err)
+	if err := syscall.Unshare(syscall.CLONE_NEWNS | syscall.CLONE_NEWUTS); err != nil {
+		return fmt.Errorf("unshare(CLONE_NEWNS|CLONE_NEWUTS) (the harness runs as root to give each sidecar its own mounts and hostname): %w", err)
+	}
+	if m.Hostname != "" {
+		if err := syscall.Sethostname([]byte(m.Hostname)); err != nil {
+			return fmt.Errorf("failed to set the hostname %s: %w", m.Hostname, err)
+		}
 	}
 	if err := syscall.Mount("", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("failed to make the mounts private: %w", err)
@@ -154,10 +164,10 @@ type podProcess struct {
 	mounts podMounts
 }
 
-// start starts the container's program bin, in a mount namespace of its
-// own when it mounts anything.
+// start starts the container's program bin, in mount and UTS namespaces
+// of its own when it mounts anything or has a hostname.
 func (pp *podProcess) start(t *processTable, dir, name, bin string) (*process, error) {
-	if len(pp.mounts.Mounts) == 0 {
+	if len(pp.mounts.Mounts) == 0 && pp.mounts.Hostname == "" {
 		return t.start(dir, name, bin, pp.args, pp.env)
 	}
 	self, err := os.Executable()
@@ -216,7 +226,14 @@ func (c *Cluster) containerProcess(ctx context.Context, n *Node, pod *corev1.Pod
 	if err != nil {
 		return nil, err
 	}
-	pp := &podProcess{env: envList, mounts: podMounts{Staging: staging}}
+	hostname := pod.Name
+	if pod.Spec.Hostname != "" {
+		hostname = pod.Spec.Hostname
+	}
+	if pod.Spec.HostNetwork {
+		hostname = ""
+	}
+	pp := &podProcess{env: envList, mounts: podMounts{Staging: staging, Hostname: hostname}}
 	seen := map[string]bool{}
 	for _, arg := range ctr.Args {
 		arg = expandEnvRefs(arg, env)

@@ -34,6 +34,9 @@ type Node struct {
 	// SidecarHTTP is the address of the sidecar's metrics and health
 	// endpoints.
 	SidecarHTTP string
+	// SidecarPod is the name of the CSI node pod whose sidecar runs on the
+	// node, and the sidecar's hostname.
+	SidecarPod string
 
 	proxy   *apiProxy
 	kwok    *process
@@ -174,8 +177,22 @@ func (c *Cluster) startSidecar(n *Node) error {
 	}
 	pp.args = append(pp.args, c.opts.SidecarArgs...)
 	n.SidecarHTTP = httpAddr
+	n.SidecarPod = pod.Name
 	n.sidecar, err = pp.start(&c.procs, c.Dir, "sidecar-"+n.Spec.Name, c.opts.Sidecar)
 	return err
+}
+
+// EventReporter returns the node whose sidecar recorded an Event, by its
+// reportingInstance (the events library's controller-hostname), or "".
+func (c *Cluster) EventReporter(reportingInstance string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, n := range c.nodes {
+		if n.SidecarPod != "" && reportingInstance == metadata.SidecarEventController+"-"+n.SidecarPod {
+			return n.Spec.Name
+		}
+	}
+	return ""
 }
 
 // SidecarPID returns the process id of the node's sidecar, 0 when none runs.

@@ -175,7 +175,7 @@ func TestHangingPartitionSurvivorCutDuringFailOver(t *testing.T) {
 	}
 	var deleted []string
 	for _, e := range events(ctx, c, "db", "pg-0", metadata.ReasonPodForceDeleted) {
-		deleted = append(deleted, e.Source.Host)
+		deleted = append(deleted, c.EventReporter(e.ReportingInstance))
 	}
 	if len(deleted) != 1 || !slices.Contains(deleted, "node-b1") {
 		t.Errorf("%s Events of pg-0 from %v, want one from node-b1", metadata.ReasonPodForceDeleted, deleted)

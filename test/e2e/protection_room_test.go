@@ -232,7 +232,7 @@ func checkRefusedOnce(t *testing.T, c *cluster.Cluster, res string, uid types.UI
 	time.Sleep(8 * time.Second)
 	for _, obj := range []struct{ ns, name string }{{"db", "pg-0"}, {"", "node-a1"}} {
 		got := ours(obj.ns, obj.name)
-		if len(got) != 1 || got[0].Count > 1 || got[0].Type != corev1.EventTypeWarning {
+		if len(got) != 1 || timesRecorded(got[0]) > 1 || got[0].Type != corev1.EventTypeWarning {
 			t.Errorf("%s: %d FailOverRefused Events (%+v), want one Warning, recorded once", obj.name, len(got), got)
 			continue
 		}
@@ -242,8 +242,8 @@ func checkRefusedOnce(t *testing.T, c *cluster.Cluster, res string, uid types.UI
 				t.Errorf("%s: Event %q lacks %q", obj.name, got[0].Message, want)
 			}
 		}
-		if got[0].Source.Host != "node-b1" {
-			t.Errorf("%s: Event from %q, want the one survivor, node-b1", obj.name, got[0].Source.Host)
+		if by := c.EventReporter(got[0].ReportingInstance); by != "node-b1" {
+			t.Errorf("%s: Event from %q (%s), want the one survivor, node-b1", obj.name, by, got[0].ReportingInstance)
 		}
 	}
 	pod, err := getPod(ctx, c, "db", "pg-0")

@@ -161,6 +161,73 @@ func events(ctx context.Context, c *cluster.Cluster, ns, name, reason string) []
 	return out
 }
 
+// timesRecorded is how often an Event was recorded: the events library
+// (events.k8s.io/v1) counts repetitions in its series, the core API's
+// recorders in count.
+func timesRecorded(e corev1.Event) int32 {
+	if e.Series != nil {
+		return max(e.Series.Count, e.Count, 1)
+	}
+	return max(e.Count, 1)
+}
+
+// TestSidecarEventsHaveActionAndRelatedObject: a fail-over's Events come
+// through events.k8s.io/v1 from the acting sidecar's pod, with an action
+// and the related object: the pod's force deletion relates to the lost
+// node, the attachment's removal (regarding that node) to the
+// VolumeAttachment.
+func TestSidecarEventsHaveActionAndRelatedObject(t *testing.T) {
+	c := sidecarCluster(t)
+	ctx := context.Background()
+	namespace(t, c, "db")
+	vol, first := statefulPodOn(t, c, "db", "pg", "node-a1", "")
+	if err := c.CrashNode("node-a1"); err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if _, err := c.WaitRunningAttached(rctx, "db", "pg-0", vol.Resource(), first.UID); err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.Client.EventsV1().Events(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]bool{}
+	for _, e := range list.Items {
+		ofPod := e.Regarding.Kind == "Pod" && e.Regarding.UID == first.UID
+		ofNode := e.Regarding.Kind == "Node" && e.Regarding.Name == "node-a1"
+		if e.ReportingController != metadata.SidecarEventController || !ofPod && !ofNode {
+			continue
+		}
+		found[e.Reason] = true
+		by := c.EventReporter(e.ReportingInstance)
+		if by == "" || by == "node-a1" || e.Action == "" || e.EventTime.IsZero() {
+			t.Errorf("%s Event from %q (%s), action %q, time %v; want a survivor, an action and the time", e.Reason, by, e.ReportingInstance, e.Action, e.EventTime)
+			continue
+		}
+		// A pod's Event relates to the node it concerns; a node's Event
+		// relates to something else only for an attachment.
+		if ofPod && e.Related == nil || ofNode && (e.Related != nil) != (e.Reason == metadata.ReasonVolumeAttachmentRemoved) {
+			t.Errorf("%s Event regarding %s %s relates to %v", e.Reason, e.Regarding.Kind, e.Regarding.Name, e.Related)
+			continue
+		}
+		switch e.Reason {
+		case metadata.ReasonPodForceDeleted:
+			if e.Action != "DeletePod" || e.Related.Kind != "Node" || e.Related.Name != "node-a1" {
+				t.Errorf("%s: action %q related %+v, want DeletePod and Node node-a1", e.Reason, e.Action, *e.Related)
+			}
+		case metadata.ReasonVolumeAttachmentRemoved:
+			if e.Action != "DeleteAttachment" || e.Related.Kind != "VolumeAttachment" || e.Related.Name == "" {
+				t.Errorf("%s: action %q related %+v, want DeleteAttachment and the VolumeAttachment", e.Reason, e.Action, *e.Related)
+			}
+		}
+	}
+	if !found[metadata.ReasonPodForceDeleted] || !found[metadata.ReasonVolumeAttachmentRemoved] {
+		t.Errorf("Events through events.k8s.io/v1 on pg-0 and node-a1: %v, want %s and %s", found, metadata.ReasonPodForceDeleted, metadata.ReasonVolumeAttachmentRemoved)
+	}
+}
+
 // watchWriters fails the test if DRBD ever has two writers of a resource
 // while the test runs.
 func watchWriters(t *testing.T, c *cluster.Cluster, res string) {
