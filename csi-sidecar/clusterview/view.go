@@ -3,7 +3,6 @@ package clusterview
 import (
 	"context"
 	"fmt"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
@@ -42,12 +41,13 @@ type View struct {
 	pvs       cache.Indexer
 	vas       storagelisters.VolumeAttachmentLister
 	localPods corelisters.PodLister
+	peers     *peerPods
 }
 
 // New returns a view for the sidecar of node. onChange is called for every
 // change of a cached object.
 func New(client Clients, node string, onChange func()) (*View, error) {
-	v := &View{client: client, node: node}
+	v := &View{client: client, node: node, peers: newPeerPods(client, onChange)}
 	newInformer := func(lw *cache.ListWatch, obj runtime.Object, indexers cache.Indexers) (cache.SharedIndexInformer, error) {
 		// The wrapper tells the reflector whether the client can stream
 		// the initial list (a fake clientset cannot).
@@ -132,6 +132,7 @@ func (v *View) Start(ctx context.Context) {
 	for _, inf := range v.informers {
 		go inf.RunWithContext(ctx)
 	}
+	v.peers.start(ctx)
 }
 
 // Synced reports whether every cache holds a complete list.
@@ -180,19 +181,8 @@ func (v *View) LocalPods() []*corev1.Pod {
 	return pods
 }
 
-// PodsOn lists the pods of another node from the API server.
+// PodsOn returns the pods of another node, from a watch of that node's
+// pods that the first call starts (see peerPods).
 func (v *View) PodsOn(ctx context.Context, node string) ([]*corev1.Pod, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	list, err := v.client.CoreV1().Pods("").List(ctx, metav1.ListOptions{
-		FieldSelector: fields.OneTermEqualSelector("spec.nodeName", node).String(),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("failed to list the pods of node %s: %w", node, err)
-	}
-	out := make([]*corev1.Pod, len(list.Items))
-	for i := range list.Items {
-		out[i] = &list.Items[i]
-	}
-	return out, nil
+	return v.peers.list(ctx, node)
 }

@@ -25,6 +25,7 @@ type failoverFlags struct {
 	scheduler  string
 	webhook    string
 	keepDir    bool
+	roomOnly   bool
 	roomKCMQPS int
 	// drbd names the DRBD network timings: "default" or "tuned".
 	drbd string
@@ -62,6 +63,7 @@ func runBenchFailover(ctx context.Context, args []string) error {
 	fs.StringVar(&f.webhook, "webhook", "", "a built cmd/webhook binary (required)")
 	fs.IntVar(&f.roomKCMQPS, "room-controller-manager-qps", 100, "kube-controller-manager's --kube-api-qps in the room scenario (0: its default of 20); its attach-detach controller makes several calls per moved volume")
 	fs.StringVar(&f.drbd, "drbd", "default", "DRBD's network timings: default (ping-int 10 s, ping-timeout 0.5 s, timeout 6 s) or tuned (ping-int 1 s, ping-timeout 0.5 s, timeout 0.9 s, and a fail-over timeout of 1 s unless --fail-over-timeout is given)")
+	fs.BoolVar(&f.roomOnly, "room-only", false, "run only the lost room scenarios (one and two API servers)")
 	fs.BoolVar(&f.keepDir, "keep-dir", false, "keep each cluster's directory (logs) and print where it is")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -77,6 +79,14 @@ func runBenchFailover(ctx context.Context, args []string) error {
 	}
 	if f.trials < 1 {
 		return errors.New("--trials must be at least 1")
+	}
+	if f.roomOnly {
+		for _, perRoom := range []bool{false, true} {
+			if err := roomLoss(ctx, f, perRoom); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	single, err := singleNodeTrials(ctx, f)
 	if err != nil {
