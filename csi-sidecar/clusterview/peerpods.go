@@ -21,9 +21,8 @@ import (
 // seconds, a recovered peer is not asked for any more.
 const peerPodsIdle = 2 * time.Minute
 
-// peerPodsSyncTimeout bounds the wait for a peer's first list, as the
-// deadline of a LIST would.
-const peerPodsSyncTimeout = 10 * time.Second
+// peerPodsListTimeout is the deadline of a direct LIST of a peer's pods.
+const peerPodsListTimeout = 10 * time.Second
 
 // peerPods watches the pods of the peers that a fail-over looks at. A
 // survivor that may take a lost peer's pods over evaluates them on every
@@ -74,21 +73,32 @@ func (p *peerPods) sweep(now time.Time) {
 	}
 }
 
-// list returns the pods of node from its watch, starting the watch and
-// waiting for its first list when there is none.
+// list returns the pods of node from its watch, starting the watch when
+// there is none. Until the watch has its first list (or while its
+// reflector backs off after failed lists) the pods are listed directly, so
+// that an evaluation neither waits for the watch nor depends on its
+// backoff.
 func (p *peerPods) list(ctx context.Context, node string) ([]*corev1.Pod, error) {
 	w, err := p.watch(node)
 	if err != nil {
 		return nil, err
 	}
-	if !w.informer.HasSynced() {
-		syncCtx, cancel := context.WithTimeout(ctx, peerPodsSyncTimeout)
-		defer cancel()
-		if !cache.WaitForCacheSync(syncCtx.Done(), w.informer.HasSynced) {
-			return nil, fmt.Errorf("failed to list the pods of node %s: %w", node, errors.Join(context.Cause(syncCtx), errors.New("their watch has no list yet")))
-		}
+	if w.informer.HasSynced() {
+		return w.lister.List(labels.Everything())
 	}
-	return w.lister.List(labels.Everything())
+	listCtx, cancel := context.WithTimeout(ctx, peerPodsListTimeout)
+	defer cancel()
+	list, err := p.client.CoreV1().Pods(metav1.NamespaceAll).List(listCtx, metav1.ListOptions{
+		FieldSelector: fields.OneTermEqualSelector("spec.nodeName", node).String(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("failed to list the pods of node %s: %w", node, err)
+	}
+	out := make([]*corev1.Pod, len(list.Items))
+	for i := range list.Items {
+		out[i] = &list.Items[i]
+	}
+	return out, nil
 }
 
 func (p *peerPods) watch(node string) (*peerWatch, error) {
