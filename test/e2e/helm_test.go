@@ -20,6 +20,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/clientcmd"
 	sigsyaml "sigs.k8s.io/yaml"
@@ -744,6 +745,48 @@ func TestHelmMatchesKustomize(t *testing.T) {
 	})
 }
 
+// deleteReplicaReportCRD deletes the ReplicaReport CRD as MIGRATION.md's
+// uninstall says: the reports, then the CRD, and, when the API server's
+// cleanup of the instances failed and backs off (it lists them from a watch
+// cache that a CRD update re-initialises, and a failure there can hold the
+// CRD Terminating for minutes), an annotation that queues the cleanup again.
+func deleteReplicaReportCRD(t *testing.T, c *cluster.Cluster, dyn dynamic.Interface) {
+	t.Helper()
+	const name = "replicareports.linstor-ha.io"
+	kubectl(t, c, "delete", "replicareports", "--all")
+	kubectl(t, c, "delete", "crd", name, "--wait=false")
+	crds := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	retries := 0
+	waitFor(t, time.Minute, "the ReplicaReport CRD to be gone", func(ctx context.Context) (bool, error) {
+		crd, err := dyn.Resource(crds).Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return true, nil
+		}
+		if err != nil {
+			return false, nil
+		}
+		conditions, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
+		for _, c := range conditions {
+			m, _ := c.(map[string]any)
+			if m["type"] == "Terminating" && m["reason"] == "InstanceDeletionFailed" {
+				retries++
+				t.Logf("the CRD's cleanup failed (%v); queueing it again", m["message"])
+				annotations := crd.GetAnnotations()
+				if annotations == nil {
+					annotations = map[string]string{}
+				}
+				annotations["linstor-ha.io/retry-cleanup"] = fmt.Sprint(retries)
+				crd.SetAnnotations(annotations)
+				if _, err := dyn.Resource(crds).Update(ctx, crd, metav1.UpdateOptions{}); err != nil {
+					t.Logf("Failed to annotate the CRD: %v", err)
+				}
+				time.Sleep(time.Second)
+			}
+		}
+		return false, nil
+	})
+}
+
 // TestHelmInstallServerSide applies the chart's rendering for each value
 // set server-side, with strict field validation, to a test cluster's
 // kube-apiserver, on Piraeus' real CRDs; cert-manager's kinds, which test
@@ -819,7 +862,7 @@ func TestHelmInstallServerSide(t *testing.T) {
 			t.Errorf("the scheduler after helm uninstall: %v", err)
 		}
 		kubectl(t, c, "get", "crd", "replicareports.linstor-ha.io")
-		kubectl(t, c, "delete", "crd", "replicareports.linstor-ha.io")
+		deleteReplicaReportCRD(t, c, dyn)
 		kubectl(t, c, "delete", "-f", lcFile)
 	})
 
