@@ -174,11 +174,10 @@ func (r *Runner) waitNormal(ctx context.Context, logf func(string, ...any)) stri
 	for time.Now().Before(deadline) {
 		// kube-scheduler exits by design when it loses its lease or
 		// finds its cache inconsistent, as after an API server restart;
-		// the kubelet starts it again.
-		restarted, err := r.c.RestartSchedulersIfExited(ctx)
-		for _, why := range restarted {
+		// the cluster starts it again, as the kubelet does.
+		for _, why := range r.c.TakeSchedulerRestarts() {
 			r.Restarts++
-			logf("restarted (%v): %s", err, firstLines(why, 3))
+			logf("restarted: %s", firstLines(why, 3))
 		}
 		if problem = r.abnormal(ctx); problem == "" {
 			return ""

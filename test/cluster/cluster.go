@@ -45,6 +45,10 @@ type Cluster struct {
 	// linstorScheduler is linstor-ha's scheduler, when Options.Scheduler is set.
 	linstorScheduler *process
 	schedulerArgs    []string
+	// schedMu guards both schedulers' processes, which the supervisor
+	// replaces when they exit.
+	schedMu    sync.Mutex
+	supervisor *supervisor
 	// bulkKwok serves the bulk nodes.
 	bulkKwok *process
 	// webhook is linstor-ha's webhook, when Options.Webhook is set.
@@ -130,6 +134,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 			return nil, err
 		}
 	}
+	c.superviseSchedulers()
 	if opts.Sidecar != "" {
 		if c.sidecarNS, c.sidecarSA, err = c.installSidecarRBAC(ctx); err != nil {
 			return nil, err
@@ -204,6 +209,7 @@ func (c *Cluster) Nodes() []*Node {
 // unless Options.KeepDir. It is safe to call more than once.
 func (c *Cluster) Stop() {
 	c.stopOnce.Do(func() {
+		c.stopSupervisor()
 		for _, n := range c.Nodes() {
 			c.stopNode(n)
 			if n.proxy != nil {
@@ -239,12 +245,14 @@ func (c *Cluster) Stop() {
 // CheckRunning returns an error naming every process of the cluster that
 // exited, with the end of its log.
 func (c *Cluster) CheckRunning() error {
+	c.schedMu.Lock()
 	procs := c.cp.processes()
 	for _, p := range []*process{c.attach, c.linstorScheduler, c.bulkKwok, c.webhook} {
 		if p != nil {
 			procs = append(procs, p)
 		}
 	}
+	c.schedMu.Unlock()
 	for _, n := range c.Nodes() {
 		for _, p := range []*process{n.kwok, n.sidecar} {
 			if p != nil {

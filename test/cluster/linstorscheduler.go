@@ -47,6 +47,12 @@ func (c *Cluster) startLinstorScheduler(ctx context.Context) error {
 // StartScheduler (re)starts linstor-ha's scheduler and waits until it is
 // healthy.
 func (c *Cluster) StartScheduler(ctx context.Context) error {
+	c.schedMu.Lock()
+	defer c.schedMu.Unlock()
+	return c.startSchedulerLocked(ctx)
+}
+
+func (c *Cluster) startSchedulerLocked(ctx context.Context) error {
 	if c.linstorScheduler != nil || c.schedulerArgs == nil {
 		return fmt.Errorf("linstor-ha-scheduler running or not configured")
 	}
@@ -66,8 +72,11 @@ func (c *Cluster) StartScheduler(ctx context.Context) error {
 	})
 }
 
-// StopScheduler kills linstor-ha's scheduler, as a crash of its pod would.
+// StopScheduler kills linstor-ha's scheduler, as the loss of its pod
+// would; the supervisor does not start it again.
 func (c *Cluster) StopScheduler() {
+	c.schedMu.Lock()
+	defer c.schedMu.Unlock()
 	if c.linstorScheduler != nil {
 		c.linstorScheduler.kill()
 		c.linstorScheduler = nil

@@ -2,8 +2,6 @@ package cluster
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -34,29 +32,6 @@ func (c *Cluster) KillDrbdsetup(node string) int {
 	// The socket names this cluster: other local clusters have the same
 	// node names.
 	return killMatching("--sim-node="+node, "--sim-socket="+c.drbdSv.socket, "events2")
-}
-
-// RestartSchedulersIfExited starts the stock scheduler and linstor-ha's
-// again if they exited, as the kubelet restarts a pod's container, and
-// says which did and how each ended; nil when both run. kube-scheduler
-// exits by design when it loses its lease or finds its cache inconsistent.
-func (c *Cluster) RestartSchedulersIfExited(ctx context.Context) ([]string, error) {
-	var restarted []string
-	var errs []error
-	if p := c.cp.scheduler; p != nil {
-		if exited, err := p.exited(); exited {
-			restarted = append(restarted, fmt.Sprintf("kube-scheduler exited (%v); its log ends:\n%s", err, p.logTail()))
-			errs = append(errs, c.cp.startScheduler(ctx, c.opts.SchedulerQPS))
-		}
-	}
-	if p := c.linstorScheduler; p != nil {
-		if exited, err := p.exited(); exited {
-			restarted = append(restarted, fmt.Sprintf("linstor-ha-scheduler exited (%v); its log ends:\n%s", err, p.logTail()))
-			c.linstorScheduler = nil
-			errs = append(errs, c.StartScheduler(ctx))
-		}
-	}
-	return restarted, errors.Join(errs...)
 }
 
 // killMatching SIGKILLs every process whose command line holds all of
