@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"syscall"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // Faults of the control plane of a cluster with an API server per room
@@ -90,6 +92,50 @@ func (c *Cluster) RestartAPIServerOf(ctx context.Context, room string, down time
 		return ctx.Err()
 	}
 	return c.cp.startAPIServer(ctx, s)
+}
+
+// reflectorBackoffMax is the longest that client-go's reflectors wait
+// between two attempts to list and watch again after failures.
+const reflectorBackoffMax = 30 * time.Second
+
+// MoveRoomToAPIServerOf puts the nodes of room on the API server of other:
+// it restarts room's API server (down for 5 s, as in an upgrade), waits
+// until each of room's nodes holds a connection to other's, and then
+// until the controllers and schedulers have their watches back. Those
+// are connected to room's API server: its restart fails their watches,
+// and the new one refuses them until its authoriser has synced, so their
+// reflectors back off for up to reflectorBackoffMax. An upgrade long past
+// leaves them watching again; a scenario that starts right after the
+// restart would measure their back-off, not itself.
+func (c *Cluster) MoveRoomToAPIServerOf(ctx context.Context, room, other string) error {
+	if err := c.RestartAPIServerOf(ctx, room, 5*time.Second); err != nil {
+		return err
+	}
+	restarted := time.Now()
+	var nodes []string
+	for _, n := range c.Nodes() {
+		if n.Spec.Zone == room && n.up {
+			nodes = append(nodes, n.Spec.Name)
+		}
+	}
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+		for _, n := range nodes {
+			conns, err := c.APIConnections(n)
+			if err != nil || conns[other] == 0 {
+				return false, err
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s's nodes did not connect to the API server of %s: %w", room, other, err)
+	}
+	select {
+	case <-time.After(time.Until(restarted.Add(reflectorBackoffMax + 2*time.Second))):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // CutAPIPath black-holes one node's way to room's API server, or restores

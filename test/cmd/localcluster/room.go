@@ -40,7 +40,7 @@ func roomLoss(ctx context.Context, f failoverFlags, perRoom bool) error {
 	apiServers := 1
 	if perRoom {
 		apiServers = 2
-		if err := moveToRoomAAPIServer(ctx, c); err != nil {
+		if err := c.MoveRoomToAPIServerOf(ctx, "room-b", "room-a"); err != nil {
 			return err
 		}
 	}
@@ -90,23 +90,6 @@ func roomLoss(ctx context.Context, f failoverFlags, perRoom bool) error {
 	fmt.Printf("api_requests_per_pod=%.1f requests=%.0f pods=%d sidecars=%d by_method=%s\n",
 		requests/float64(len(vols)), requests, len(vols), len(requestsAfter), formatCounts(byMethod))
 	return nil
-}
-
-// moveToRoomAAPIServer restarts room-b's API server and waits until every
-// room-b node holds a connection to room-a's.
-func moveToRoomAAPIServer(ctx context.Context, c *cluster.Cluster) error {
-	if err := c.RestartAPIServerOf(ctx, "room-b", 5*time.Second); err != nil {
-		return err
-	}
-	return wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
-		for _, n := range []string{"node-b1", "node-b2", "node-b3"} {
-			conns, err := c.APIConnections(n)
-			if err != nil || conns["room-a"] == 0 {
-				return false, err
-			}
-		}
-		return true, nil
-	})
 }
 
 // apiRequestsMetric is client-go's request counter, which the sidecar
