@@ -70,10 +70,12 @@ func (c *Cluster) restartExitedSchedulers(ctx context.Context) {
 			return
 		}
 		s.backoff.Next(name, now)
+		// Before the new process appends to the same log.
+		tail := p.logTail()
 		err := start()
 		c.opts.Logf("%s exited (%v) and was started again (%v)", name, how, err)
 		s.mu.Lock()
-		s.restarts = append(s.restarts, fmt.Sprintf("%s exited (%v) and was started again (%v); its log ends:\n%s", name, how, err, p.logTail()))
+		s.restarts = append(s.restarts, fmt.Sprintf("%s exited (%v) and was started again (%v); its log ends:\n%s", name, how, err, tail))
 		s.mu.Unlock()
 	}
 	restart("kube-scheduler", c.cp.scheduler, func() error { return c.cp.startScheduler(ctx, c.opts.SchedulerQPS) })
