@@ -26,6 +26,9 @@ type Options struct {
 	HealBound time.Duration
 	// Logf receives the event log.
 	Logf func(format string, args ...any)
+	// EvidenceDir, when set, receives a directory per violating trial
+	// with what explains it (see evidence).
+	EvidenceDir string
 }
 
 // Runner runs trials on one cluster.
@@ -116,6 +119,8 @@ func (r *Runner) Trial(ctx context.Context, seed uint64) []string {
 	for _, n := range r.c.Nodes() {
 		in.nodes = append(in.nodes, n.Spec.Name)
 	}
+	ev := startEvidence(r.c, r.opts.EvidenceDir)
+	firstLine := len(r.Log)
 	start := time.Now()
 	logf := func(format string, args ...any) {
 		line := fmt.Sprintf("seed %d %+7.2fs ", seed, time.Since(start).Seconds()) + fmt.Sprintf(format, args...)
@@ -162,6 +167,13 @@ func (r *Runner) Trial(ctx context.Context, seed uint64) []string {
 	violations = append(violations, r.leaks.check()...)
 	for _, v := range violations {
 		logf("VIOLATION: %s", v)
+	}
+	if len(violations) > 0 {
+		if dir, err := ev.keep(ctx, seed, r.Log[firstLine:]); err != nil {
+			logf("failed to keep the evidence: %v", err)
+		} else if dir != "" {
+			logf("evidence kept in %s", dir)
+		}
 	}
 	return violations
 }

@@ -24,6 +24,7 @@ func runChaos(ctx context.Context, args []string) error {
 	sidecar := fs.String("sidecar", "", "a built csi-sidecar binary (required)")
 	scheduler := fs.String("scheduler", "", "a built cmd/scheduler binary (required)")
 	webhook := fs.String("webhook", "", "a built cmd/webhook binary (required)")
+	evidenceDir := fs.String("evidence-dir", "chaos-evidence", "where each violating trial's logs and object states are kept; empty keeps nothing")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -41,7 +42,7 @@ func runChaos(ctx context.Context, args []string) error {
 		return err
 	}
 	defer c.Stop()
-	r, err := chaos.NewRunner(ctx, c, chaos.Options{FaultsPerTrial: *faults, Logf: logf})
+	r, err := chaos.NewRunner(ctx, c, chaos.Options{FaultsPerTrial: *faults, Logf: logf, EvidenceDir: *evidenceDir})
 	if err != nil {
 		return err
 	}
