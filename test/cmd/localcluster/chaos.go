@@ -6,6 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strconv"
 
 	"k8s.io/klog/v2"
 
@@ -32,7 +35,9 @@ func runChaos(ctx context.Context, args []string) error {
 		return errors.New("chaos needs --sidecar, --scheduler and --webhook")
 	}
 	// The runner's own watches log every API server restart; its event
-	// log says what matters.
+	// log says what matters. The in-process parts of the cluster (the
+	// kubelets' stand-ins, every watch) log into the cluster's log
+	// directory, so that a violating trial's evidence holds them.
 	klog.LogToStderr(false)
 	klog.SetOutput(io.Discard)
 	o := chaos.ClusterOptions(*sidecar, *scheduler, *webhook)
@@ -42,6 +47,10 @@ func runChaos(ctx context.Context, args []string) error {
 		return err
 	}
 	defer c.Stop()
+	if err := logInto(filepath.Join(c.Dir, "logs", "localcluster.log"), 2); err != nil {
+		return err
+	}
+	defer klog.SetOutput(io.Discard)
 	r, err := chaos.NewRunner(ctx, c, chaos.Options{FaultsPerTrial: *faults, Logf: logf, EvidenceDir: *evidenceDir})
 	if err != nil {
 		return err
@@ -65,5 +74,24 @@ func runChaos(ctx context.Context, args []string) error {
 	if len(violations) > 0 {
 		return fmt.Errorf("%d violations; rerun a seed with --seed <n> --trials 2 (the goroutine and memory check needs a second trial)", len(violations))
 	}
+	return nil
+}
+
+// logInto sends klog's output, at verbosity v, to the file path; the file
+// stays open until the process exits.
+func logInto(path string, v int) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("failed to open the log of the cluster's in-process parts: %w", err)
+	}
+	fs := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(fs)
+	// Every line once, whatever its severity.
+	for name, value := range map[string]string{"v": strconv.Itoa(v), "one_output": "true"} {
+		if err := fs.Set(name, value); err != nil {
+			return err
+		}
+	}
+	klog.SetOutput(f)
 	return nil
 }
