@@ -2,6 +2,7 @@ package liveness
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -45,11 +46,15 @@ type Observer struct {
 	informer        cache.SharedIndexInformer
 	lister          coordinationlisters.LeaseLister
 	namespace, self string
+	// silentAsRead holds, per peer, the last renewal that a read from the
+	// API server showed run out.
+	mu           sync.Mutex
+	silentAsRead map[string]time.Time
 }
 
 // NewObserver returns an Observer of the Leases in one namespace.
 func NewObserver(leases coordinationv1client.LeaseInterface) *Observer {
-	return &Observer{leases: leases, seen: NewSightings()}
+	return &Observer{leases: leases, seen: NewSightings(), silentAsRead: map[string]time.Time{}}
 }
 
 // Check reads node's Lease and judges it at now. A Lease that is missing,
@@ -57,7 +62,7 @@ func NewObserver(leases coordinationv1client.LeaseInterface) *Observer {
 // nothing: the verdict is zero. So is an API error, which is returned.
 func (o *Observer) Check(ctx context.Context, node string, now time.Time) (Verdict, error) {
 	if o.informer != nil {
-		return o.checkCached(node, now), nil
+		return o.checkCached(ctx, node, now)
 	}
 	l, err := o.leases.Get(ctx, LeaseName(node), metav1.GetOptions{})
 	if err != nil {
@@ -78,23 +83,65 @@ func (o *Observer) Check(ctx context.Context, node string, now time.Time) (Verdi
 }
 
 // checkCached judges node's Lease from the watch's cache. A peer counts as
-// silent only once the watch brought one of this node's own renewals made
-// after the peer's should have come: a watch that hangs brings nobody's
-// renewals, and that must not pass for anybody's silence.
-func (o *Observer) checkCached(node string, now time.Time) Verdict {
+// silent only once something read after its renewal should have come shows
+// none: the watch bringing one of this node's own renewals made after that
+// moment (a watch delivers in order), or else one read of the Lease from
+// the API server. A watch that hangs brings nobody's renewals, and that
+// must not pass for anybody's silence; but waiting for this node's next
+// renewal to come through would add up to a renewal interval to every
+// crash's fail-over, so the read proves it at once.
+func (o *Observer) checkCached(ctx context.Context, node string, now time.Time) (Verdict, error) {
 	l, err := o.lister.Leases(o.namespace).Get(LeaseName(node))
 	if err != nil {
-		return Verdict{}
+		return Verdict{}, nil
 	}
 	duration, renewTime, ok := usable(l, node)
 	if !ok {
-		return Verdict{}
+		return Verdict{}, nil
 	}
 	until := o.seen.See(node, renewTime, now, duration)
-	if !now.Before(until) && !o.watchDeliveredAfter(until) {
-		return Verdict{}
+	if now.Before(until) || o.watchDeliveredAfter(until) || o.readSilent(node, renewTime) {
+		return judge(until, renewTime, duration, now), nil
 	}
-	return judge(until, renewTime, duration, now)
+	return o.confirmSilence(ctx, node, renewTime, duration, now)
+}
+
+// confirmSilence reads node's Lease from the API server, once its renewal
+// of renewTime ran out by the watch's account, within the Lease's duration:
+// a read that takes longer comes from a connection in trouble. The same
+// renewal there proves the silence, and is remembered so that the
+// evaluations that follow do not read it again; a newer one is a renewal
+// the watch has not brought yet.
+func (o *Observer) confirmSilence(ctx context.Context, node string, renewTime time.Time, duration time.Duration, now time.Time) (Verdict, error) {
+	ctx, cancel := context.WithTimeout(ctx, duration)
+	defer cancel()
+	l, err := o.leases.Get(ctx, LeaseName(node), metav1.GetOptions{})
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			return Verdict{}, nil
+		}
+		return Verdict{}, err
+	}
+	d, renew, ok := usable(l, node)
+	if !ok {
+		return Verdict{}, nil
+	}
+	until := o.seen.See(node, renew, now, d)
+	if renew.Equal(renewTime) && !now.Before(until) {
+		o.mu.Lock()
+		o.silentAsRead[node] = renew
+		o.mu.Unlock()
+	}
+	return judge(until, renew, d, now), nil
+}
+
+// readSilent reports whether a read of node's Lease from the API server
+// already showed its renewal of renewTime run out.
+func (o *Observer) readSilent(node string, renewTime time.Time) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	read, ok := o.silentAsRead[node]
+	return ok && read.Equal(renewTime)
 }
 
 // judge is the verdict on a Lease whose current renewal counts until
@@ -108,7 +155,12 @@ func judge(until, renewTime time.Time, duration time.Duration, now time.Time) Ve
 
 // Forget drops what was seen of node's Lease: the next Check starts
 // observing afresh.
-func (o *Observer) Forget(node string) { o.seen.Forget(node) }
+func (o *Observer) Forget(node string) {
+	o.seen.Forget(node)
+	o.mu.Lock()
+	delete(o.silentAsRead, node)
+	o.mu.Unlock()
+}
 
 // Retain forgets every node for which keep is false, so that the memory
 // follows the peers currently lost.

@@ -46,7 +46,7 @@ func NewWatchingObserver(leases coordinationv1client.LeaseInterface, client any,
 		DeleteFunc: func(obj any) {
 			if l, ok := obj.(*coordinationv1.Lease); ok {
 				if node, ok := strings.CutPrefix(l.Name, namePrefix); ok {
-					o.seen.Forget(node)
+					o.Forget(node)
 				}
 			}
 		},

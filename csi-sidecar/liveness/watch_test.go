@@ -2,18 +2,33 @@ package liveness
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
+	clienttesting "k8s.io/client-go/testing"
 )
+
+// countVerb counts the actions of a verb.
+func countVerb(actions []clienttesting.Action, verb string) int {
+	n := 0
+	for _, a := range actions {
+		if a.GetVerb() == verb {
+			n++
+		}
+	}
+	return n
+}
 
 // TestWatchingObserverSeesSilenceFromTheLastRenewal checks that a watching
 // observer knows a peer silent from its last renewal on, before anyone
-// asks, reads no Lease from the API server to judge it, and proves nothing
-// while its watch stops bringing this node's own renewals.
+// asks, reads no Lease from the API server to judge it while its watch
+// brings this node's own renewals, and reads it once when the watch stops
+// bringing them.
 func TestWatchingObserverSeesSilenceFromTheLastRenewal(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -59,7 +74,8 @@ func TestWatchingObserverSeesSilenceFromTheLastRenewal(t *testing.T) {
 	}
 
 	// The watch brings no renewal of this node after the peer's last one
-	// ran out: it may have stalled in between, so that silence proves
+	// ran out: it may have stalled in between, so that only a read from
+	// the API server proves the silence, and a read that fails proves
 	// nothing.
 	renewing.Store(false)
 	<-renewed
@@ -67,8 +83,27 @@ func TestWatchingObserverSeesSilenceFromTheLastRenewal(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(1200 * time.Millisecond)
-	if v, _ := o.Check(ctx, "node-a", time.Now()); v.Silent {
-		t.Errorf("silence counted without a renewal of this node after it: %+v", v)
+	var failReads atomic.Bool
+	failReads.Store(true)
+	client.PrependReactor("get", "leases", func(clienttesting.Action) (bool, runtime.Object, error) {
+		if failReads.Load() {
+			return true, nil, errors.New("connection timed out")
+		}
+		return false, nil, nil
+	})
+	if v, err := o.Check(ctx, "node-a", time.Now()); v.Silent || err == nil {
+		t.Errorf("silence counted without a renewal of this node after it nor a read of the Lease: %+v, %v", v, err)
+	}
+	failReads.Store(false)
+	client.ClearActions()
+	if v, err := o.Check(ctx, "node-a", time.Now()); !v.Silent || err != nil {
+		t.Errorf("the API server shows the peer's Lease unrenewed past its duration: %+v, %v", v, err)
+	}
+	if v, err := o.Check(ctx, "node-a", time.Now()); !v.Silent || err != nil {
+		t.Errorf("a silence already read no longer counts: %+v, %v", v, err)
+	}
+	if got := countVerb(client.Actions(), "get"); got != 1 {
+		t.Errorf("%d reads of the Lease for two checks of one silence, want 1", got)
 	}
 
 	// Retain keeps what was watched: the history before a loss is the
