@@ -93,6 +93,7 @@ func (c *Controller) runBatch(ctx context.Context, batch []Action, parallel bool
 		}()
 	}
 	wg.Wait()
+	c.recorder.sumUp(batch, outcomes)
 	return outcomes
 }
 

@@ -387,7 +387,7 @@ func failOver(in *Input, v *Volume, peer, evidence string, pods []*Pod, vas []*A
 	}
 	for _, va := range vas {
 		if !va.Deleting {
-			d.act(Action{Kind: DeleteAttachment, Resource: r.Name, Node: peer, Attachment: va.Name, Reason: metadata.ReasonVolumeAttachmentRemoved,
+			d.act(Action{Kind: DeleteAttachment, Resource: r.Name, Node: peer, Attachment: va.Name, PV: v.PV, Reason: metadata.ReasonVolumeAttachmentRemoved,
 				Message: fmt.Sprintf("volume %s is detachable from %s", v.PV, peer)})
 			continue
 		}

@@ -42,9 +42,12 @@ type Action struct {
 	Node       string
 	Pod        *Pod
 	Attachment string
-	GraceZero  bool
-	Reason     string
-	Message    string
+	// PV is the PersistentVolume of a DeleteAttachment, which names the
+	// volume in an Event that sums up several.
+	PV        string
+	GraceZero bool
+	Reason    string
+	Message   string
 }
 
 // Refusal is a fail-over the sidecar will not do, and why; it becomes an

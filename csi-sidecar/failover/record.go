@@ -1,8 +1,10 @@
 package failover
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,10 +54,58 @@ func (r *recorder) outcome(ctx context.Context, a Action, err error, lost map[Ke
 	if since, ok := lost[Key{Resource: a.Resource, Node: a.Node}]; ok && a.Kind == DeletePod {
 		r.metrics.DetectionToAction.Observe(time.Since(since).Seconds())
 	}
-	if !quietKinds[a.Kind] {
+	if !quietKinds[a.Kind] && !summedUpKinds[a.Kind] {
 		r.event(a.Pod, a.Node, a.Attachment, corev1.EventTypeNormal, a.Reason, string(a.Kind), a.Message)
 	}
 	return true
+}
+
+// summedUpKinds are the actions recorded in one Event per node and phase
+// (see sumUp): a room's loss removes a hundred VolumeAttachments from each
+// lost node within a second, and an Event each doubled the writes of
+// moving a pod while saying the same thing a hundred times.
+var summedUpKinds = map[ActionKind]bool{DeleteAttachment: true}
+
+// sumUp records the summed-up actions of a phase that were done, outcomes
+// giving each one's by its index: one Event per kind and node, regarding
+// the node. A single action's Event is the one it would have alone,
+// related to its VolumeAttachment; several are listed by volume in one
+// note.
+func (r *recorder) sumUp(batch []Action, outcomes map[int]bool) {
+	if r.dryRun {
+		return // every action was recorded as it would have been done
+	}
+	type group struct {
+		kind ActionKind
+		node string
+	}
+	var order []group
+	done := map[group][]Action{}
+	for i, a := range batch {
+		if !summedUpKinds[a.Kind] || !outcomes[i] {
+			continue
+		}
+		g := group{a.Kind, a.Node}
+		if _, ok := done[g]; !ok {
+			order = append(order, g)
+		}
+		done[g] = append(done[g], a)
+	}
+	for _, g := range order {
+		actions := done[g]
+		first := actions[0]
+		if len(actions) == 1 {
+			r.event(first.Pod, first.Node, first.Attachment, corev1.EventTypeNormal, first.Reason, string(first.Kind), first.Message)
+			continue
+		}
+		volumes := make([]string, len(actions))
+		for i, a := range actions {
+			volumes[i] = cmp.Or(a.PV, a.Resource)
+		}
+		slices.Sort(volumes)
+		r.event(nil, g.node, "", corev1.EventTypeNormal, first.Reason, string(g.kind),
+			fmt.Sprintf("%d volumes are detachable from %s, their VolumeAttachments removed: %s", len(volumes), g.node, strings.Join(volumes, ", ")))
+	}
 }
 
 // quietKinds are the steps of making a volume detachable that the

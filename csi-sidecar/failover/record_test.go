@@ -2,6 +2,7 @@ package failover
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -88,7 +89,8 @@ func TestRecorderEventsHaveActionAndRelatedObject(t *testing.T) {
 	ctx := context.Background()
 	pod := &Pod{Namespace: "db", Name: "pg-0", UID: "u"}
 	r.outcome(ctx, Action{Kind: DeletePod, Node: "node-a", Resource: "r0", Pod: pod, Reason: "PodForceDeleted", Message: "100% sure"}, nil, nil)
-	r.outcome(ctx, Action{Kind: DeleteAttachment, Node: "node-a", Resource: "r0", Pod: pod, Attachment: "csi-1", Reason: "VolumeAttachmentRemoved", Message: "detached"}, nil, nil)
+	detach := Action{Kind: DeleteAttachment, Node: "node-a", Resource: "r0", Pod: pod, Attachment: "csi-1", Reason: "VolumeAttachmentRemoved", Message: "detached"}
+	r.sumUp([]Action{detach}, map[int]bool{0: r.outcome(ctx, detach, nil, nil)})
 	r.outcome(ctx, Action{Kind: TaintNode, Node: "node-a", Resource: "r0", Reason: "NodeTainted", Message: "tainted"}, nil, nil)
 	r.refusals(ctx, []Refusal{{Resource: "r0", Node: "node-a", Pod: pod, Reason: RefusedOptOut, Message: strings.Repeat("x", 2000)}})
 	if len(rec.got) != 4 {
@@ -122,5 +124,40 @@ func TestRecorderEventsHaveActionAndRelatedObject(t *testing.T) {
 	}
 	if n := len(rec.got[3].note); n > noteLimit || !strings.HasSuffix(rec.got[3].note, "...") {
 		t.Errorf("a long note is %d bytes, want it cut to %d with an ellipsis", n, noteLimit)
+	}
+}
+
+func TestRecorderSumsUpTheAttachmentsOfANodeInOneEvent(t *testing.T) {
+	rec := &capturingRecorder{}
+	r := &recorder{events: rec, metrics: metrics.New()}
+	ctx := context.Background()
+	detach := func(node, pv string) Action {
+		return Action{Kind: DeleteAttachment, Node: node, Resource: pv, PV: pv, Attachment: "csi-" + pv,
+			Reason: "VolumeAttachmentRemoved", Message: "volume " + pv + " is detachable from " + node}
+	}
+	batch := []Action{detach("node-a", "pv-2"), detach("node-b", "pv-9"), detach("node-a", "pv-1"), detach("node-a", "pv-3")}
+	outcomes := map[int]bool{}
+	for i, a := range batch {
+		var err error
+		if a.PV == "pv-3" {
+			err = errors.New("connection refused")
+		}
+		outcomes[i] = r.outcome(ctx, a, err, nil)
+	}
+	if len(rec.got) != 0 {
+		t.Fatalf("Events before the phase ended: %+v", rec.got)
+	}
+	r.sumUp(batch, outcomes)
+	if len(rec.got) != 2 {
+		t.Fatalf("%d Events for the attachments of two nodes, want 2: %+v", len(rec.got), rec.got)
+	}
+	several, one := rec.got[0], rec.got[1]
+	if several.regarding.Name != "node-a" || several.related != nil || several.action != string(DeleteAttachment) ||
+		several.note != "2 volumes are detachable from node-a, their VolumeAttachments removed: pv-1, pv-2" {
+		t.Errorf("node-a's Event regards %s, relates to %v, action %q, note %q; want node-a, nothing, DeleteAttachment and the two volumes done",
+			several.regarding.Name, several.related, several.action, several.note)
+	}
+	if one.regarding.Name != "node-b" || one.related == nil || one.related.Name != "csi-pv-9" || one.note != "volume pv-9 is detachable from node-b" {
+		t.Errorf("a single attachment's Event regards %s, relates to %v, note %q; want it as it is alone", one.regarding.Name, one.related, one.note)
 	}
 }
