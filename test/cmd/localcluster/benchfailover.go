@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -27,6 +28,9 @@ type failoverFlags struct {
 	keepDir    bool
 	roomOnly   bool
 	roomKCMQPS int
+	// sidecarArgs are extra flags of every sidecar, such as -v=6 to log
+	// each API request.
+	sidecarArgs string
 	// drbd names the DRBD network timings: "default" or "tuned".
 	drbd string
 }
@@ -65,6 +69,7 @@ func runBenchFailover(ctx context.Context, args []string) error {
 	fs.StringVar(&f.drbd, "drbd", "default", "DRBD's network timings: default (ping-int 10 s, ping-timeout 0.5 s, timeout 6 s) or tuned (ping-int 1 s, ping-timeout 0.5 s, timeout 0.9 s, and a fail-over timeout of 1 s unless --fail-over-timeout is given)")
 	fs.BoolVar(&f.roomOnly, "room-only", false, "run only the lost room scenarios (one and two API servers)")
 	fs.BoolVar(&f.keepDir, "keep-dir", false, "keep each cluster's directory (logs) and print where it is")
+	fs.StringVar(&f.sidecarArgs, "sidecar-args", "", "extra flags of every sidecar, separated by spaces (-v=6 logs each API request)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -167,6 +172,7 @@ func percentile(xs []float64, p int) float64 {
 func withComponents(f failoverFlags, o cluster.Options) cluster.Options {
 	o.Sidecar, o.Scheduler, o.Webhook = f.sidecar, f.scheduler, f.webhook
 	o.SidecarArgs = append(o.SidecarArgs, "--fail-over-timeout="+f.timeout.String())
+	o.SidecarArgs = append(o.SidecarArgs, strings.Fields(f.sidecarArgs)...)
 	o.StockScheduler = true
 	o.KeepDir = f.keepDir
 	o.Logf = logf
