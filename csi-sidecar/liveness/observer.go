@@ -46,15 +46,15 @@ type Observer struct {
 	informer        cache.SharedIndexInformer
 	lister          coordinationlisters.LeaseLister
 	namespace, self string
-	// silentAsRead holds, per peer, the last renewal that a read from the
-	// API server showed run out.
+	// silentAsRead holds, per peer, the last read from the API server
+	// that showed its renewal run out.
 	mu           sync.Mutex
-	silentAsRead map[string]time.Time
+	silentAsRead map[string]silentRead
 }
 
 // NewObserver returns an Observer of the Leases in one namespace.
 func NewObserver(leases coordinationv1client.LeaseInterface) *Observer {
-	return &Observer{leases: leases, seen: NewSightings(), silentAsRead: map[string]time.Time{}}
+	return &Observer{leases: leases, seen: NewSightings(), silentAsRead: map[string]silentRead{}}
 }
 
 // Check reads node's Lease and judges it at now. A Lease that is missing,
@@ -64,22 +64,29 @@ func (o *Observer) Check(ctx context.Context, node string, now time.Time) (Verdi
 	if o.informer != nil {
 		return o.checkCached(ctx, node, now)
 	}
-	l, err := o.leases.Get(ctx, LeaseName(node), metav1.GetOptions{})
-	if err != nil {
+	duration, renewTime, ok, err := o.read(ctx, node)
+	if err != nil || !ok {
 		// Silence must be seen across reads that succeed: after an API
 		// outage the peer's next renewal may simply not have come yet.
 		o.Forget(node)
-		if apierrors.IsNotFound(err) {
-			return Verdict{}, nil
-		}
 		return Verdict{}, err
 	}
-	duration, renewTime, ok := usable(l, node)
-	if !ok {
-		o.Forget(node)
-		return Verdict{}, nil
-	}
 	return judge(o.seen.See(node, renewTime, now, duration), renewTime, duration, now), nil
+}
+
+// read gets node's Lease from the API server: its duration and renew time
+// when it is usable (see usable); a missing Lease is not usable, and no
+// error.
+func (o *Observer) read(ctx context.Context, node string) (time.Duration, time.Time, bool, error) {
+	l, err := o.leases.Get(ctx, LeaseName(node), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return 0, time.Time{}, false, nil
+	}
+	if err != nil {
+		return 0, time.Time{}, false, err
+	}
+	duration, renewTime, ok := usable(l, node)
+	return duration, renewTime, ok, nil
 }
 
 // checkCached judges node's Lease from the watch's cache. A peer counts as
@@ -100,7 +107,7 @@ func (o *Observer) checkCached(ctx context.Context, node string, now time.Time) 
 		return Verdict{}, nil
 	}
 	until := o.seen.See(node, renewTime, now, duration)
-	if now.Before(until) || o.watchDeliveredAfter(until) || o.readSilent(node, renewTime) {
+	if now.Before(until) || o.watchDeliveredAfter(until) || o.readSilent(node, renewTime, now) {
 		return judge(until, renewTime, duration, now), nil
 	}
 	return o.confirmSilence(ctx, node, renewTime, duration, now)
@@ -109,39 +116,40 @@ func (o *Observer) checkCached(ctx context.Context, node string, now time.Time) 
 // confirmSilence reads node's Lease from the API server, once its renewal
 // of renewTime ran out by the watch's account, within the Lease's duration:
 // a read that takes longer comes from a connection in trouble. The same
-// renewal there proves the silence, and is remembered so that the
-// evaluations that follow do not read it again; a newer one is a renewal
-// the watch has not brought yet.
+// renewal there proves the silence; it is remembered for the Lease's
+// duration, so that the evaluations that follow do not read it again, and
+// read again after that while the watch still brings nothing, so that a
+// watch that stalls cannot keep a peer silent that renewed since. A newer
+// renewal there is one the watch has not brought yet.
 func (o *Observer) confirmSilence(ctx context.Context, node string, renewTime time.Time, duration time.Duration, now time.Time) (Verdict, error) {
 	ctx, cancel := context.WithTimeout(ctx, duration)
 	defer cancel()
-	l, err := o.leases.Get(ctx, LeaseName(node), metav1.GetOptions{})
-	if err != nil {
-		if apierrors.IsNotFound(err) {
-			return Verdict{}, nil
-		}
+	d, renew, ok, err := o.read(ctx, node)
+	if err != nil || !ok {
 		return Verdict{}, err
-	}
-	d, renew, ok := usable(l, node)
-	if !ok {
-		return Verdict{}, nil
 	}
 	until := o.seen.See(node, renew, now, d)
 	if renew.Equal(renewTime) && !now.Before(until) {
 		o.mu.Lock()
-		o.silentAsRead[node] = renew
+		o.silentAsRead[node] = silentRead{renewTime: renew, validUntil: now.Add(d)}
 		o.mu.Unlock()
 	}
 	return judge(until, renew, d, now), nil
 }
 
+// silentRead is a read from the API server that showed a peer's renewal of
+// renewTime run out; it counts until validUntil.
+type silentRead struct {
+	renewTime, validUntil time.Time
+}
+
 // readSilent reports whether a read of node's Lease from the API server
-// already showed its renewal of renewTime run out.
-func (o *Observer) readSilent(node string, renewTime time.Time) bool {
+// showed its renewal of renewTime run out, recently enough to count at now.
+func (o *Observer) readSilent(node string, renewTime, now time.Time) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	read, ok := o.silentAsRead[node]
-	return ok && read.Equal(renewTime)
+	return ok && read.renewTime.Equal(renewTime) && now.Before(read.validUntil)
 }
 
 // judge is the verdict on a Lease whose current renewal counts until

@@ -105,6 +105,15 @@ func TestWatchingObserverSeesSilenceFromTheLastRenewal(t *testing.T) {
 	if got := countVerb(client.Actions(), "get"); got != 1 {
 		t.Errorf("%d reads of the Lease for two checks of one silence, want 1", got)
 	}
+	// A read counts for the Lease's duration (1 s here): a watch that
+	// still brings nothing after that cannot keep the peer silent on an
+	// old read.
+	if v, err := o.Check(ctx, "node-a", time.Now().Add(2*time.Second)); !v.Silent || err != nil {
+		t.Errorf("the peer's Lease read again, still unrenewed: %+v, %v", v, err)
+	}
+	if got := countVerb(client.Actions(), "get"); got != 2 {
+		t.Errorf("%d reads of the Lease once the first one expired, want 2", got)
+	}
 
 	// Retain keeps what was watched: the history before a loss is the
 	// point of watching.
