@@ -158,7 +158,7 @@ func Run(ctx context.Context, o *Options, zone string) error {
 			return drbdsetup.Show(ctx, o.Drbdsetup, drbdsetup.DefaultCommandTimeout)
 		},
 	}, store, view, reports, &failover.Executor{
-		Client: client,
+		Client: client, Nodes: view.Node,
 		ForceSecondary: func(ctx context.Context, resource string) error {
 			return drbdsetup.ForceSecondary(ctx, o.Drbdsetup, resource, drbdsetup.DefaultCommandTimeout)
 		},

@@ -126,7 +126,7 @@ func TestControllerHoldsWhileAnotherActorRuns(t *testing.T) {
 	}
 
 	conflicts.set(true)
-	evaluate("the other actor gone", []string{"update nodes node-a", "delete pods db/pod-r0", "update nodes/status node-a", "delete volumeattachments csi-r0"})
+	evaluate("the other actor gone", []string{"patch nodes node-a", "delete pods db/pod-r0", "patch nodes/status node-a", "delete volumeattachments csi-r0"})
 	if n := testutil.ToFloat64(m.ConflictingActorPods); n != 0 {
 		t.Errorf("linstor_ha_conflicting_failover_actor_pods = %v after the other actor left, want 0", n)
 	}

@@ -2,6 +2,7 @@ package failover
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -243,7 +244,7 @@ func TestControllerActs(t *testing.T) {
 		resources: fixedResources{survivorOf("r0")},
 		lostFor:   lostForLong,
 		runs: []evaluation{{want: []string{
-			"update nodes node-a", "delete pods db/pod-r0", "update nodes/status node-a", "delete volumeattachments csi-r0",
+			"patch nodes node-a", "delete pods db/pod-r0", "patch nodes/status node-a", "delete volumeattachments csi-r0",
 		}}, {
 			// Done actions are not repeated while the caches catch up.
 			after: time.Second, want: nil,
@@ -259,11 +260,20 @@ func TestControllerActs(t *testing.T) {
 						t.Errorf("the pod of a node without kubelet was deleted with grace %v, want 0", opts.GracePeriodSeconds)
 					}
 				}
-				if u, ok := a.(clienttesting.UpdateAction); ok && a.GetSubresource() == "" && a.GetResource().Resource == "nodes" {
-					n := u.GetObject().(*corev1.Node)
-					if !slices.ContainsFunc(n.Spec.Taints, isNoScheduleTaint(metadata.TaintLostQuorum)) {
-						t.Errorf("node update without the taint: %v", n.Spec.Taints)
+				if p, ok := a.(clienttesting.PatchAction); ok && a.GetSubresource() == "" && a.GetResource().Resource == "nodes" {
+					var ops []struct {
+						Op    string
+						Value []corev1.Taint
 					}
+					if err := json.Unmarshal(p.GetPatch(), &ops); err != nil || len(ops) != 2 || ops[0].Op != "test" || ops[1].Op != "add" {
+						t.Fatalf("node patch %s: %v", p.GetPatch(), err)
+					}
+					if !slices.ContainsFunc(ops[1].Value, isNoScheduleTaint(metadata.TaintLostQuorum)) || len(ops[0].Value) != 0 {
+						t.Errorf("node patch %s does not add the taint to the taints as read", p.GetPatch())
+					}
+				}
+				if a.GetVerb() == "get" && a.GetResource().Resource == "nodes" {
+					t.Errorf("a node read from the API server, not from the cache: %v", a)
 				}
 			}
 			if !slices.ContainsFunc(events, func(e string) bool { return strings.Contains(e, metadata.ReasonPodForceDeleted) }) {
@@ -277,7 +287,7 @@ func TestControllerActs(t *testing.T) {
 		resources: fixedResources{survivorOf("r0"), survivorOf("r1")},
 		lostFor:   lostForLong,
 		runs: []evaluation{{want: []string{
-			"update nodes node-a", "delete pods db/pod-r0", "delete pods db/pod-r1", "update nodes/status node-a",
+			"patch nodes node-a", "delete pods db/pod-r0", "delete pods db/pod-r1", "patch nodes/status node-a",
 			"delete volumeattachments csi-r0", "delete volumeattachments csi-r1",
 		}}},
 		check: func(t *testing.T, actions []clienttesting.Action, _ []string) {
@@ -299,11 +309,11 @@ func TestControllerActs(t *testing.T) {
 		resources: fixedResources{survivorOf("r0")},
 		lostFor:   lostForLong,
 		runs: []evaluation{{want: []string{
-			"update nodes node-a", "delete pods db/pod-r0", "patch volumeattachments csi-r0",
+			"patch nodes node-a", "delete pods db/pod-r0", "patch volumeattachments csi-r0",
 		}}},
 		check: func(t *testing.T, actions []clienttesting.Action, _ []string) {
 			for _, a := range actions {
-				if p, ok := a.(clienttesting.PatchAction); ok {
+				if p, ok := a.(clienttesting.PatchAction); ok && a.GetResource().Resource == "volumeattachments" {
 					if p.GetPatchType() != types.StrategicMergePatchType {
 						t.Errorf("patch type %s, want a strategic-merge patch", p.GetPatchType())
 					}
@@ -321,9 +331,9 @@ func TestControllerActs(t *testing.T) {
 		lostFor:   lostForLong,
 		reactors:  failOnce("delete", "pods"),
 		runs: []evaluation{
-			{want: []string{"update nodes node-a", "delete pods db/pod-r0"}},
+			{want: []string{"patch nodes node-a", "delete pods db/pod-r0"}},
 			{after: retryInitial / 4, want: nil},
-			{after: 2 * retryMax, want: []string{"delete pods db/pod-r0", "update nodes/status node-a", "delete volumeattachments csi-r0"}},
+			{after: 2 * retryMax, want: []string{"delete pods db/pod-r0", "patch nodes/status node-a", "delete volumeattachments csi-r0"}},
 		},
 	}, {
 		name: "an attachment that appears while the pod's deletion waits for its retry waits too",
@@ -335,7 +345,7 @@ func TestControllerActs(t *testing.T) {
 		lostFor:   lostForLong,
 		reactors:  failOnce("delete", "pods"),
 		runs: []evaluation{
-			{want: []string{"update nodes node-a", "delete pods db/pod-r0"}},
+			{want: []string{"patch nodes node-a", "delete pods db/pod-r0"}},
 			{after: retryInitial / 4, want: nil, before: func(t *testing.T, client *fake.Clientset, view *clusterview.View) {
 				if err := client.Tracker().Add(volumeObjects("r0", lost, nil)[2]); err != nil {
 					t.Fatal(err)
@@ -351,12 +361,12 @@ func TestControllerActs(t *testing.T) {
 		objects:   append([]runtime.Object{testNode(here, true), testNode(lost, false)}, volumeObjects("r0", lost, nil)...),
 		resources: fixedResources{survivorOf("r0")},
 		lostFor:   lostForLong,
-		reactors:  failOnce("update", "nodes"),
+		reactors:  failOnce("patch", "nodes"),
 		runs: []evaluation{
 			// The pod's deletion proves nothing less without the
 			// taint; the attachment waits for the taint's retry.
-			{want: []string{"update nodes node-a", "delete pods db/pod-r0"}},
-			{after: 2 * retryMax, want: []string{"update nodes node-a", "delete volumeattachments csi-r0"}},
+			{want: []string{"patch nodes node-a", "delete pods db/pod-r0"}},
+			{after: 2 * retryMax, want: []string{"patch nodes node-a", "delete volumeattachments csi-r0"}},
 		},
 	}, {
 		name:      "dry run changes nothing and says what it would do",
@@ -380,14 +390,14 @@ func TestControllerActs(t *testing.T) {
 		name:      "a peer lost for less than the timeout is left alone",
 		objects:   append([]runtime.Object{testNode(here, true), testNode(lost, false, "r0")}, volumeObjects("r0", lost, nil)...),
 		resources: fixedResources{survivorOf("r0")},
-		runs:      []evaluation{{want: nil}, {after: 5*time.Second + time.Millisecond, want: []string{"update nodes node-a", "delete pods db/pod-r0", "update nodes/status node-a", "delete volumeattachments csi-r0"}}},
+		runs:      []evaluation{{want: nil}, {after: 5*time.Second + time.Millisecond, want: []string{"patch nodes node-a", "delete pods db/pod-r0", "patch nodes/status node-a", "delete volumeattachments csi-r0"}}},
 	}, {
 		name: "this node lost quorum: taint itself, then evict its pod",
 		objects: append([]runtime.Object{testNode(here, true), testNode(lost, true)},
 			volumeObjects("r0", here, nil)...),
 		resources: fixedResources{quorumLostHere("r0")},
 		lostFor:   map[Key]time.Time{{Resource: "r0", Node: here}: {}},
-		runs:      []evaluation{{want: []string{"update nodes node-b", "create pods/eviction db/pod-r0"}}},
+		runs:      []evaluation{{want: []string{"patch nodes node-b", "create pods/eviction db/pod-r0"}}},
 	}, {
 		name: "a pod that opted out is refused once, with an Event",
 		objects: append([]runtime.Object{testNode(here, true), testNode(lost, false)}, volumeObjects("r0", lost, func(m *metav1.ObjectMeta) {
@@ -395,7 +405,7 @@ func TestControllerActs(t *testing.T) {
 		})...),
 		resources: fixedResources{survivorOf("r0")},
 		lostFor:   lostForLong,
-		runs:      []evaluation{{want: []string{"update nodes node-a"}}, {after: time.Second, want: nil}},
+		runs:      []evaluation{{want: []string{"patch nodes node-a"}}, {after: time.Second, want: nil}},
 		check: func(t *testing.T, _ []clienttesting.Action, events []string) {
 			var refused int
 			for _, e := range events {
@@ -424,7 +434,7 @@ func TestControllerActs(t *testing.T) {
 			c := NewController(ControllerOptions{
 				Node: here, ReadOptions: showQuorum("r0", "r1"), Timeout: 5 * time.Second, Hysteresis: 2 * time.Second,
 				ReportStaleAfter: time.Minute, DryRun: tc.dryRun, PeerNode: func(c string) string { return c },
-			}, &tc.resources, view, fakereport.New(), &Executor{Client: client}, events, metrics.New())
+			}, &tc.resources, view, fakereport.New(), &Executor{Client: client, Nodes: view.Node}, events, metrics.New())
 			start := time.Now()
 			for key := range tc.lostFor {
 				c.memory.lostSince[key] = start.Add(-time.Minute)

@@ -314,11 +314,16 @@ func noticeDegraded(in *Input, v *Volume, peer string, d *Decision) {
 // connected peers that hold UpToDate data too. Every survivor of a
 // partition sees the same set, so exactly one of them acts.
 func leads(in *Input, r *state.Resource) bool {
+	return leadsAmong(in.Node, r, in.PeerNode)
+}
+
+// leadsAmong is leads for node, whose peers' node names peerNode gives.
+func leadsAmong(node string, r *state.Resource, peerNode func(string) string) bool {
 	if !r.UpToDate() {
 		return false
 	}
 	for _, c := range r.UpToDatePeers() {
-		if in.PeerNode(c.Name) < in.Node {
+		if peerNode(c.Name) < node {
 			return false
 		}
 	}
@@ -338,6 +343,8 @@ func peerCannotWrite(in *Input, resource, peer string) (string, bool) {
 		return "its node is unknown to the API server", true
 	case !n.Ready:
 		return "its node is NotReady", true
+	case n.SignsUnread:
+		return "its signs of life were not read", false
 	case n.Silent:
 		return "its sidecar stopped renewing its liveness Lease", true
 	case n.Report == nil:
@@ -355,7 +362,7 @@ func peerCannotWrite(in *Input, resource, peer string) (string, bool) {
 // node lifecycle controller notices. Such pods are deleted with grace
 // period 0.
 func kubeletGone(n NodeState) bool {
-	return !n.Ready || n.Report == nil || n.Silent
+	return !n.Ready || !n.SignsUnread && (n.Report == nil || n.Silent)
 }
 
 func failOver(in *Input, v *Volume, peer, evidence string, pods []*Pod, vas []*Attachment, d *Decision) {

@@ -12,7 +12,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
@@ -31,6 +30,10 @@ const CallTimeout = 10 * time.Second
 // Executor performs actions against the API server and DRBD.
 type Executor struct {
 	Client clusterview.Clients
+	// Nodes returns a node from the cache, nil when it holds none; a
+	// change of a node starts from it instead of a read. Nil reads every
+	// node from the API server.
+	Nodes func(name string) *corev1.Node
 	// ForceSecondary demotes a resource with drbdsetup secondary --force;
 	// nil refuses demotions.
 	ForceSecondary func(ctx context.Context, resource string) error
@@ -68,29 +71,66 @@ func (e *Executor) Do(ctx context.Context, a Action) error {
 	return err
 }
 
-// setTaint adds or removes the NoSchedule taint key.
+// setTaint adds or removes the NoSchedule taint key. It writes the node's
+// taints with a JSON patch that first tests them as they were read, from
+// the cache at the first try: a change of any other field of the node in
+// the meantime (the attach-detach controller reports volumes attached to
+// a lost node, one by one) does not fail it, as the resource version of
+// an update would, and a change of the taints does and is read again.
 func (e *Executor) setTaint(ctx context.Context, node, key string, on bool) error {
 	if key == "" {
 		return fmt.Errorf("no taint key to set on node %s", node)
 	}
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		n, err := e.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+	n := e.cachedNode(node)
+	return retry.OnError(retry.DefaultRetry, taintsChanged, func() error {
+		if n == nil {
+			var err error
+			if n, err = e.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{}); err != nil {
+				return err
+			}
+		}
+		taints := n.Spec.Taints
+		n = nil
+		if slices.ContainsFunc(taints, isNoScheduleTaint(key)) == on {
+			return nil
+		}
+		var changed []corev1.Taint
+		if on {
+			changed = append(slices.Clone(taints), corev1.Taint{Key: key, Effect: corev1.TaintEffectNoSchedule, TimeAdded: ptr.To(metav1.Now())})
+		} else {
+			changed = slices.DeleteFunc(slices.Clone(taints), isNoScheduleTaint(key))
+		}
+		patch, err := json.Marshal([]map[string]any{
+			// A node without taints has none to test: null matches
+			// the absent field.
+			{"op": "test", "path": "/spec/taints", "value": taints},
+			{"op": "add", "path": "/spec/taints", "value": changed},
+		})
 		if err != nil {
 			return err
 		}
-		has := slices.ContainsFunc(n.Spec.Taints, isNoScheduleTaint(key))
-		if has == on {
-			return nil
-		}
-		if on {
-			now := metav1.Now()
-			n.Spec.Taints = append(n.Spec.Taints, corev1.Taint{Key: key, Effect: corev1.TaintEffectNoSchedule, TimeAdded: &now})
-		} else {
-			n.Spec.Taints = slices.DeleteFunc(n.Spec.Taints, isNoScheduleTaint(key))
-		}
-		_, err = e.Client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{})
+		_, err = e.Client.CoreV1().Nodes().Patch(ctx, node, types.JSONPatchType, patch, metav1.PatchOptions{})
 		return err
 	})
+}
+
+// taintsChanged reports whether a taint patch failed on taints that
+// changed since they were read: the API server answers 422 to a failed
+// test.
+func taintsChanged(err error) bool {
+	return apierrors.IsInvalid(err) || apierrors.IsConflict(err)
+}
+
+// cachedNode returns a copy of the node as the cache holds it, nil when
+// there is no cache or the node is not in it.
+func (e *Executor) cachedNode(name string) *corev1.Node {
+	if e.Nodes == nil {
+		return nil
+	}
+	if n := e.Nodes(name); n != nil {
+		return n.DeepCopy()
+	}
+	return nil
 }
 
 // isNoScheduleTaint matches the NoSchedule taint key; no key matches
@@ -154,41 +194,31 @@ func (e *Executor) releaseVolume(ctx context.Context, node, handle string) error
 	return e.ReleaseVolumes(ctx, node, []string{handle})
 }
 
-// ReleaseVolumes removes the volumes of handles from node's volumesInUse in
-// one status update: a room's worth of volumes must not queue behind each
-// other on the same node object.
+// ReleaseVolumes removes the volumes of handles from node's volumesInUse
+// in one call, unread: a strategic-merge patch that deletes those values
+// from the list. Survivors that release volumes of the same lost node at
+// once, each for the resources it leads, and the attach-detach controller
+// reporting that node's attached volumes, never conflict with each other;
+// a room's worth of volumes waits neither for a read nor for a retry.
 func (e *Executor) ReleaseVolumes(ctx context.Context, node string, handles []string) error {
 	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
 	defer cancel()
-	release := map[corev1.UniqueVolumeName]bool{}
-	for _, h := range handles {
-		release[corev1.UniqueVolumeName(UniqueVolumeName(h))] = true
+	release := make([]string, len(handles))
+	for i, h := range handles {
+		release[i] = UniqueVolumeName(h)
 	}
-	inUse := func(v corev1.UniqueVolumeName) bool { return release[v] }
-	err := retry.RetryOnConflict(releaseBackoff, func() error {
-		n, err := e.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		if !slices.ContainsFunc(n.Status.VolumesInUse, inUse) {
-			return nil
-		}
-		n.Status.VolumesInUse = slices.DeleteFunc(n.Status.VolumesInUse, inUse)
-		_, err = e.Client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{})
-		return err
+	patch, err := json.Marshal(map[string]any{
+		"status": map[string]any{"$deleteFromPrimitiveList/volumesInUse": release},
 	})
+	if err != nil {
+		return err
+	}
+	_, err = e.Client.CoreV1().Nodes().Patch(ctx, node, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "status")
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
 	return err
 }
-
-// releaseBackoff spreads the retries of survivors that release volumes of
-// the same lost node at once: each leads some of its resources, and all
-// write the one node status. Jitter (each wait between d and 2d) keeps
-// them from colliding again in step, and more tries than client-go's
-// default (eight before the cap ends them) outlast a room's worth.
-var releaseBackoff = wait.Backoff{Steps: 10, Duration: 10 * time.Millisecond, Factor: 2, Jitter: 1, Cap: 2 * time.Second}
 
 // UniqueVolumeName is how the kubelet and the attach-detach controller name
 // a volume of the driver.

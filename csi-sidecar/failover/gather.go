@@ -107,7 +107,6 @@ func (g *gatherer) gather(ctx context.Context, now time.Time, memory decisionMem
 	resources := g.resources.List()
 	g.invalidate(resources)
 	g.countResources(resources)
-	lostPeers := g.lostPeers(resources)
 	localPods := g.view.LocalPods()
 	peerPods := map[string][]*corev1.Pod{}
 	for _, r := range resources {
@@ -119,7 +118,10 @@ func (g *gatherer) gather(ctx context.Context, now time.Time, memory decisionMem
 			in.Synced = false
 		}
 		in.Volumes = append(in.Volumes, v)
-		for _, conn := range r.Connections {
+	}
+	lostPeers := g.peersToJudge(in.Volumes)
+	for _, v := range in.Volumes {
+		for _, conn := range v.DRBD.Connections {
 			peer := g.peerNode(conn.Name)
 			if !g.nodeState(ctx, in.Nodes, peer, lostPeers[peer]) {
 				in.Synced = false
@@ -166,9 +168,10 @@ func (g *gatherer) invalidate(resources []*state.Resource) {
 	}
 }
 
-// addKubernetes adds the PV, attachments and pods of v's resource. Only a
-// node that may take over looks at the pods of its lost peers. It reports
-// false when a list failed, so that nothing is decided on what is missing.
+// addKubernetes adds the PV, attachments and pods of v's resource. Only the
+// node that would act on a lost peer's pods, or say why nobody can, lists
+// them. It reports false when a list failed, so that nothing is decided on
+// what is missing.
 func (g *gatherer) addKubernetes(ctx context.Context, v *Volume, localPods []*corev1.Pod, peerPods map[string][]*corev1.Pod) bool {
 	pv := g.view.PV(v.DRBD.Name)
 	if pv == nil {
@@ -187,7 +190,7 @@ func (g *gatherer) addKubernetes(ctx context.Context, v *Volume, localPods []*co
 	}
 	complete := true
 	pods := localPods
-	if couldTakeOver(v.DRBD) || explainsBlockedFailOver(g.node, v.DRBD, g.peerNode) {
+	if g.mayAct(v.DRBD) {
 		for _, conn := range v.DRBD.DisconnectedPeers() {
 			peer := g.peerNode(conn.Name)
 			if _, ok := peerPods[peer]; !ok && peer != g.node {
@@ -210,22 +213,38 @@ func (g *gatherer) addKubernetes(ctx context.Context, v *Volume, localPods []*co
 	return complete
 }
 
-// lostPeers are the peers that this node lost for some resource it could
-// take over: only their signs of life matter to a decision, so only theirs
-// are read. A diskless tiebreaker may promote too, but never acts.
-func (g *gatherer) lostPeers(resources []*state.Resource) map[string]bool {
-	lost := map[string]bool{}
-	for _, r := range resources {
-		if !couldTakeOver(r) && !explainsBlockedFailOver(g.node, r, g.peerNode) {
+// mayAct reports whether this node is the one that acts on r's lost peers,
+// or the one that says why nobody can: only its decisions rest on what
+// the lost peers' pods and signs of life are. A diskless tiebreaker may
+// promote too, but never acts, and a survivor that another one leads
+// leaves the resource to it.
+func (g *gatherer) mayAct(r *state.Resource) bool {
+	return couldTakeOver(r) && leadsAmong(g.node, r, g.peerNode) || explainsBlockedFailOver(g.node, r, g.peerNode)
+}
+
+// peersToJudge are the lost peers whose signs of life a decision may rest
+// on: those that still run a pod or hold an attachment of a volume this
+// node acts for. Only theirs are read; a peer that has nothing left to
+// move costs no read, however often the evaluations that move the rest
+// come.
+func (g *gatherer) peersToJudge(volumes []Volume) map[string]bool {
+	judge := map[string]bool{}
+	for i := range volumes {
+		v := &volumes[i]
+		if !g.mayAct(v.DRBD) {
 			continue
 		}
-		for _, conn := range r.DisconnectedPeers() {
-			if peer := g.peerNode(conn.Name); peer != g.node {
-				lost[peer] = true
+		for _, conn := range v.DRBD.DisconnectedPeers() {
+			peer := g.peerNode(conn.Name)
+			if peer == g.node || judge[peer] {
+				continue
+			}
+			if pods, vas := targetsOn(v, peer); len(pods) > 0 || len(vas) > 0 {
+				judge[peer] = true
 			}
 		}
 	}
-	return lost
+	return judge
 }
 
 // couldTakeOver reports whether this node could take a lost peer's
@@ -285,6 +304,8 @@ func (g *gatherer) nodeState(ctx context.Context, nodes map[string]NodeState, na
 	complete := true
 	if lost {
 		complete = g.signsOfLife(ctx, name, &st)
+	} else {
+		st.SignsUnread = true
 	}
 	nodes[name] = st
 	return complete

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/clusterview"
@@ -108,5 +109,69 @@ func TestGathererCaches(t *testing.T) {
 	resources = fixedResources{fresh}
 	if v := gather(); v.Established || reads != 6 {
 		t.Errorf("a re-created resource: established %v, %d reads", v.Established, reads)
+	}
+}
+
+// TestGathererReadsSignsOnlyWhereItActs checks that a lost peer's signs
+// of life are read only by the survivor that leads the resource, and only
+// while the peer still runs a pod or holds an attachment of it: the
+// evaluations that follow a fail-over read nothing more of the peer.
+func TestGathererReadsSignsOnlyWhereItActs(t *testing.T) {
+	withLowerSurvivor := func() *state.Resource {
+		r := survivorOf("r0")
+		r.Connections = append(r.Connections, state.Connection{PeerNodeID: 3, Name: "node-0", State: state.ConnConnected, PeerRole: state.RoleSecondary,
+			PeerDevices: []state.PeerDevice{{PeerDisk: state.DiskUpToDate}}})
+		return r
+	}
+	for _, tc := range []struct {
+		name     string
+		resource *state.Resource
+		onPeer   bool
+		wantRead bool
+	}{
+		{name: "leader, pod and attachment on the peer", resource: survivorOf("r0"), onPeer: true, wantRead: true},
+		{name: "leader, nothing left on the peer", resource: survivorOf("r0")},
+		{name: "another survivor leads", resource: withLowerSurvivor(), onPeer: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			objects := []runtime.Object{testNode(here, true), testNode(lost, true), testNode("node-0", true)}
+			all := volumeObjects("r0", lost, nil)
+			if tc.onPeer {
+				objects = append(objects, all...)
+			} else {
+				objects = append(objects, all[0])
+			}
+			view, err := clusterview.New(newFakeClient(objects), here, func() {})
+			if err != nil {
+				t.Fatal(err)
+			}
+			view.Start(ctx)
+			for !view.Synced() {
+				time.Sleep(time.Millisecond)
+			}
+			reports := fakereport.New()
+			reads := 0
+			reports.Fail = func() error { reads++; return nil }
+			resources := fixedResources{tc.resource}
+			g := newGatherer(ControllerOptions{Node: here, PeerNode: func(c string) string { return c }, Timeout: time.Second, ReportStaleAfter: 15 * time.Second,
+				ReadOptions: func(context.Context) ([]drbdjson.ShowResource, error) {
+					return []drbdjson.ShowResource{{Resource: "r0", Options: drbdjson.ShowOptions{Quorum: "majority"}}}, nil
+				}}, &resources, view, reports, metrics.New())
+			in := g.gather(ctx, time.Now(), decisionMemory{})
+			if !in.Synced {
+				t.Fatal("the input is not complete")
+			}
+			if got := reads > 0; got != tc.wantRead {
+				t.Errorf("the peer's report read %d times, want a read: %v", reads, tc.wantRead)
+			}
+			if got := in.Nodes[lost].SignsUnread; got == tc.wantRead {
+				t.Errorf("SignsUnread = %v with %d reads", got, reads)
+			}
+			if _, ok := peerCannotWrite(&in, "r0", lost); ok && !tc.wantRead {
+				t.Error("signs that were not read count as evidence that the peer cannot write")
+			}
+		})
 	}
 }

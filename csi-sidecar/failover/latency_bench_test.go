@@ -44,7 +44,7 @@ func BenchmarkDecisionLatency(b *testing.B) {
 	}}
 	client := fake.NewClientset(node("node-a", corev1.ConditionUnknown), node("node-b", corev1.ConditionTrue), pv)
 	acted := make(chan time.Time, 16)
-	client.PrependReactor("update", "nodes", func(clienttesting.Action) (bool, runtime.Object, error) {
+	client.PrependReactor("patch", "nodes", func(clienttesting.Action) (bool, runtime.Object, error) {
 		select {
 		case acted <- time.Now():
 		default:

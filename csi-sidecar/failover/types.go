@@ -63,6 +63,11 @@ type NodeState struct {
 	// IOErrorTainted is true when the node carries the force-io-error
 	// taint.
 	IOErrorTainted bool
+	// SignsUnread is true when this node did not read the node's signs
+	// of life (its report, its Lease): no decision about it may rest on
+	// their absence. The gatherer reads them only for lost peers that
+	// this node acts for.
+	SignsUnread bool
 	// Report is the node's replica report, if it is fresh and synced.
 	Report *PeerReport
 	// Silent is true when the node's sidecar stopped renewing its
