@@ -3,12 +3,18 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/informers"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	storagelisters "k8s.io/client-go/listers/storage/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 
@@ -118,50 +124,188 @@ func (c *Cluster) Cordon(ctx context.Context, nodes []string, unschedulable bool
 // RunningOnData counts the volumes whose pod runs, not terminating, on the
 // volume's diskful node in room, with the volume attached there.
 func (c *Cluster) RunningOnData(ctx context.Context, vols []Volume, room string) (int, error) {
+	p, err := c.RoomProgress(ctx, vols, room)
+	return p.Running, err
+}
+
+// RoomProgress counts, of vols moving into room, how many have passed each
+// step of a move; a volume counts at a step once it is past it, whatever
+// the later steps say.
+type RoomProgress struct {
+	// OldPodsGone: no pod of the volume's claim is left outside room.
+	OldPodsGone int
+	// Detached: no VolumeAttachment of the volume is left outside room.
+	Detached int
+	// Created: a pod of the claim exists that is not terminating and not
+	// outside room (scheduled or not).
+	Created int
+	// Scheduled: that pod is bound to a node of room.
+	Scheduled int
+	// Attached: the volume is attached to that pod's node.
+	Attached int
+	// Running: that pod runs, on a diskful node of the volume, with the
+	// volume attached there.
+	Running int
+}
+
+// RoomProgress reads how far the volumes' move into room has come, with
+// three lists from the API server.
+func (c *Cluster) RoomProgress(ctx context.Context, vols []Volume, room string) (RoomProgress, error) {
 	nodes, err := c.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return 0, err
+		return RoomProgress{}, err
 	}
-	inRoom := map[string]bool{}
-	for _, n := range nodes.Items {
-		inRoom[n.Name] = n.Labels[corev1.LabelTopologyZone] == room
-	}
-	attached := map[string]bool{} // pv/node
 	vas, err := c.Client.StorageV1().VolumeAttachments().List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return 0, err
+		return RoomProgress{}, err
 	}
-	for _, va := range vas.Items {
-		if va.Status.Attached && va.DeletionTimestamp == nil {
-			attached[ptr.Deref(va.Spec.Source.PersistentVolumeName, "")+"/"+va.Spec.NodeName] = true
-		}
-	}
-	claimPod := map[string]*corev1.Pod{} // namespace/claim
-	namespaces := map[string]bool{}
-	for _, v := range vols {
-		namespaces[v.Namespace] = true
-	}
-	for ns := range namespaces {
-		pods, err := c.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	var pods []*corev1.Pod
+	for _, ns := range namespacesOf(vols) {
+		list, err := c.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
-			return 0, err
+			return RoomProgress{}, err
 		}
-		for i := range pods.Items {
-			p := &pods.Items[i]
-			for _, v := range p.Spec.Volumes {
-				if v.PersistentVolumeClaim != nil {
-					claimPod[ns+"/"+v.PersistentVolumeClaim.ClaimName] = p
-				}
+		for i := range list.Items {
+			pods = append(pods, &list.Items[i])
+		}
+	}
+	return progressOf(vols, room, pointers(nodes.Items), pointers(vas.Items), pods), nil
+}
+
+// RoomWatch follows a room's move from watches, so that measuring it often
+// adds no load to the API server that the move itself depends on.
+type RoomWatch struct {
+	vols  []Volume
+	room  string
+	nodes corelisters.NodeLister
+	vas   storagelisters.VolumeAttachmentLister
+	pods  corelisters.PodLister
+}
+
+// WatchRoom starts watching the nodes, the VolumeAttachments and the pods
+// of vols' namespace until ctx ends, and returns once they are listed.
+func (c *Cluster) WatchRoom(ctx context.Context, vols []Volume, room string) (*RoomWatch, error) {
+	namespaces := namespacesOf(vols)
+	if len(namespaces) != 1 {
+		return nil, fmt.Errorf("watching a room's move needs the volumes of one namespace, not %d", len(namespaces))
+	}
+	cluster := informers.NewSharedInformerFactory(c.Client, 0)
+	namespaced := informers.NewSharedInformerFactoryWithOptions(c.Client, 0, informers.WithNamespace(namespaces[0]))
+	w := &RoomWatch{
+		vols: vols, room: room,
+		nodes: cluster.Core().V1().Nodes().Lister(),
+		vas:   cluster.Storage().V1().VolumeAttachments().Lister(),
+		pods:  namespaced.Core().V1().Pods().Lister(),
+	}
+	cluster.Start(ctx.Done())
+	namespaced.Start(ctx.Done())
+	for _, synced := range []map[reflect.Type]bool{cluster.WaitForCacheSync(ctx.Done()), namespaced.WaitForCacheSync(ctx.Done())} {
+		for typ, ok := range synced {
+			if !ok {
+				return nil, fmt.Errorf("failed to list %v to watch the move into %s", typ, room)
 			}
 		}
 	}
-	count := 0
-	for _, v := range vols {
-		p := claimPod[v.Namespace+"/"+v.Claim]
-		if p != nil && p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning &&
-			inRoom[p.Spec.NodeName] && slices.Contains(v.Diskful, p.Spec.NodeName) && attached[v.Resource()+"/"+p.Spec.NodeName] {
-			count++
+	return w, nil
+}
+
+// Progress is how far the move has come by the watches' account.
+func (w *RoomWatch) Progress() (RoomProgress, error) {
+	nodes, err := w.nodes.List(labels.Everything())
+	if err != nil {
+		return RoomProgress{}, err
+	}
+	vas, err := w.vas.List(labels.Everything())
+	if err != nil {
+		return RoomProgress{}, err
+	}
+	pods, err := w.pods.List(labels.Everything())
+	if err != nil {
+		return RoomProgress{}, err
+	}
+	return progressOf(w.vols, w.room, nodes, vas, pods), nil
+}
+
+// progressOf counts how far vols' move into room has come, given every
+// node and VolumeAttachment and the pods of the volumes' namespaces.
+func progressOf(vols []Volume, room string, nodes []*corev1.Node, vas []*storagev1.VolumeAttachment, pods []*corev1.Pod) RoomProgress {
+	var p RoomProgress
+	inRoom := map[string]bool{}
+	for _, n := range nodes {
+		inRoom[n.Name] = n.Labels[corev1.LabelTopologyZone] == room
+	}
+	attached := map[string]bool{}        // pv/node
+	attachedOutside := map[string]bool{} // pv
+	for _, va := range vas {
+		pv := ptr.Deref(va.Spec.Source.PersistentVolumeName, "")
+		if !inRoom[va.Spec.NodeName] {
+			attachedOutside[pv] = true
+		}
+		if va.Status.Attached && va.DeletionTimestamp == nil {
+			attached[pv+"/"+va.Spec.NodeName] = true
 		}
 	}
-	return count, nil
+	newPod := map[string]*corev1.Pod{} // namespace/claim
+	oldPod := map[string]bool{}        // namespace/claim
+	for _, pod := range pods {
+		for _, v := range pod.Spec.Volumes {
+			if v.PersistentVolumeClaim == nil {
+				continue
+			}
+			key := pod.Namespace + "/" + v.PersistentVolumeClaim.ClaimName
+			switch {
+			case pod.Spec.NodeName != "" && !inRoom[pod.Spec.NodeName]:
+				oldPod[key] = true
+			case pod.DeletionTimestamp == nil:
+				newPod[key] = pod
+			}
+		}
+	}
+	for _, v := range vols {
+		key := v.Namespace + "/" + v.Claim
+		if !oldPod[key] {
+			p.OldPodsGone++
+		}
+		if !attachedOutside[v.Resource()] {
+			p.Detached++
+		}
+		pod := newPod[key]
+		if pod == nil {
+			continue
+		}
+		p.Created++
+		if pod.Spec.NodeName == "" {
+			continue
+		}
+		p.Scheduled++
+		if !attached[v.Resource()+"/"+pod.Spec.NodeName] {
+			continue
+		}
+		p.Attached++
+		if pod.Status.Phase == corev1.PodRunning && slices.Contains(v.Diskful, pod.Spec.NodeName) {
+			p.Running++
+		}
+	}
+	return p
+}
+
+// namespacesOf returns the namespaces of vols, sorted.
+func namespacesOf(vols []Volume) []string {
+	var out []string
+	for _, v := range vols {
+		if !slices.Contains(out, v.Namespace) {
+			out = append(out, v.Namespace)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// pointers returns pointers to the items of a list.
+func pointers[T any](items []T) []*T {
+	out := make([]*T, len(items))
+	for i := range items {
+		out[i] = &items[i]
+	}
+	return out
 }

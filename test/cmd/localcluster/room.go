@@ -45,6 +45,14 @@ func roomLoss(ctx context.Context, f failoverFlags, perRoom bool) error {
 		}
 	}
 	logf("%d StatefulSet pods run in room-a; losing %v with %d API server(s)", len(vols), lostRoom, apiServers)
+	// The move is followed by watches: polling lists of every pod and
+	// attachment would load the API server that the move waits for.
+	watchCtx, stopWatching := context.WithCancel(ctx)
+	defer stopWatching()
+	watch, err := c.WatchRoom(watchCtx, vols, "room-b")
+	if err != nil {
+		return err
+	}
 	requestsBefore, err := c.SidecarCounters(ctx, apiRequestsMetric, "method")
 	if err != nil {
 		return err
@@ -65,13 +73,15 @@ func roomLoss(ctx context.Context, f failoverFlags, perRoom bool) error {
 	if err != nil {
 		return err
 	}
-	var running int
-	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
-		running, err = c.RunningOnData(ctx, vols, "room-b")
-		return err == nil && running == len(vols), nil
+	var progress cluster.RoomProgress
+	steps := newStepTimes(detected)
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
+		progress, err = watch.Progress()
+		steps.observe(progress, len(vols))
+		return err == nil && progress.Running == len(vols), nil
 	})
 	if err != nil {
-		return fmt.Errorf("%d of %d pods run again in room-b: %w", running, len(vols), err)
+		return fmt.Errorf("%d of %d pods run again in room-b: %w", progress.Running, len(vols), err)
 	}
 	allRunning := time.Since(detected)
 	requestsAfter, err := c.SidecarCounters(ctx, apiRequestsMetric, "method")
@@ -87,6 +97,7 @@ func roomLoss(ctx context.Context, f failoverFlags, perRoom bool) error {
 	fmt.Printf("DRBD noticed +%.1fs after the crash; all %d pods Running in room-b with their volumes attached %.1fs after detection (+%.1fs after the crash)\n",
 		detected.Sub(crashed).Seconds(), len(vols), allRunning.Seconds(), time.Since(crashed).Seconds())
 	fmt.Printf("room_failover_seconds all_running=%.1f pods=%d api_servers=%d\n", allRunning.Seconds(), len(vols), apiServers)
+	fmt.Printf("room_steps_seconds %s\n", steps)
 	fmt.Printf("api_requests_per_pod=%.1f requests=%.0f pods=%d sidecars=%d by_method=%s\n",
 		requests/float64(len(vols)), requests, len(vols), len(requestsAfter), formatCounts(byMethod))
 	return nil
@@ -124,4 +135,51 @@ func qpsFlag(q int) string {
 		return "20 (default)"
 	}
 	return fmt.Sprint(q)
+}
+
+// stepTimes records when half and all of a room's volumes were first seen
+// past each step of their move, counted from DRBD's detection: where the
+// time of a room's fail-over goes.
+type stepTimes struct {
+	start time.Time
+	half  map[string]time.Duration
+	all   map[string]time.Duration
+}
+
+// roomSteps names the steps of RoomProgress in the order a volume passes
+// them.
+var roomSteps = []string{"old_pods_gone", "detached", "created", "scheduled", "attached", "running"}
+
+func newStepTimes(start time.Time) *stepTimes {
+	return &stepTimes{start: start, half: map[string]time.Duration{}, all: map[string]time.Duration{}}
+}
+
+// observe notes the steps that half or all of n volumes are past now.
+func (s *stepTimes) observe(p cluster.RoomProgress, n int) {
+	now := time.Since(s.start)
+	counts := []int{p.OldPodsGone, p.Detached, p.Created, p.Scheduled, p.Attached, p.Running}
+	for i, step := range roomSteps {
+		if _, ok := s.half[step]; !ok && 2*counts[i] >= n {
+			s.half[step] = now
+		}
+		if _, ok := s.all[step]; !ok && counts[i] == n {
+			s.all[step] = now
+		}
+	}
+}
+
+// String renders each step as name=half/all in seconds; a step not reached
+// reads "-".
+func (s *stepTimes) String() string {
+	seconds := func(m map[string]time.Duration, step string) string {
+		if d, ok := m[step]; ok {
+			return fmt.Sprintf("%.1f", d.Seconds())
+		}
+		return "-"
+	}
+	parts := make([]string, len(roomSteps))
+	for i, step := range roomSteps {
+		parts[i] = step + "=" + seconds(s.half, step) + "/" + seconds(s.all, step)
+	}
+	return strings.Join(parts, " ")
 }
