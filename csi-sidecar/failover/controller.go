@@ -29,6 +29,11 @@ type ControllerOptions struct {
 	// evidence that the peer cannot write before it is refused; the
 	// Lease duration covers a crashed peer's Lease running out.
 	EvidenceGrace time.Duration
+	// AttacherGrace is how long the external-attacher gets to finish
+	// the detach of a deleted attachment on a gone node before this node
+	// removes the attacher's finalizer itself; DefaultAttacherGrace when
+	// zero.
+	AttacherGrace time.Duration
 	// Taints are the keys of the taints to set, DefaultTaintKeys when
 	// zero; DisableNodeTaints sets none.
 	Taints            TaintKeys
@@ -55,6 +60,13 @@ type Conflicts interface {
 	Synced() bool
 	Pods() []types.NamespacedName
 }
+
+// DefaultAttacherGrace leaves a deleted attachment to a live
+// external-attacher, which detaches it in milliseconds and, in a room's
+// worth of fail-overs, within a second: this node then spends no call on
+// it. Only an attacher that is down or stuck, say on a CSI driver that
+// cannot reach the gone node, has its finalizer removed here.
+const DefaultAttacherGrace = time.Second
 
 // Retries of a failed action back off from retryInitial to retryMax, as
 // client-go's workqueue does, so that an API server that refuses does not
@@ -95,6 +107,9 @@ type decisionMemory struct {
 // NewController returns a controller.
 func NewController(opts ControllerOptions, resources Resources, view *clusterview.View, reports report.Client,
 	executor *Executor, events events.EventRecorder, m *metrics.Metrics) *Controller {
+	if opts.AttacherGrace <= 0 {
+		opts.AttacherGrace = DefaultAttacherGrace
+	}
 	switch {
 	case opts.DisableNodeTaints:
 		opts.Taints = TaintKeys{}

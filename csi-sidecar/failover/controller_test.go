@@ -300,7 +300,7 @@ func TestControllerActs(t *testing.T) {
 			}
 		},
 	}, {
-		name: "an attachment being deleted on a gone node loses the attacher's finalizer, and only it, in one patch",
+		name: "an attachment being deleted on a gone node loses the attacher's finalizer once the attacher's grace is over, and only it, in one patch",
 		objects: func() []runtime.Object {
 			objs := volumeObjects("r0", lost, nil)
 			objs[2].(*storagev1.VolumeAttachment).DeletionTimestamp = ptr.To(metav1.Now())
@@ -308,9 +308,11 @@ func TestControllerActs(t *testing.T) {
 		}(),
 		resources: fixedResources{survivorOf("r0")},
 		lostFor:   lostForLong,
-		runs: []evaluation{{want: []string{
-			"patch nodes node-a", "delete pods db/pod-r0", "patch volumeattachments csi-r0",
-		}}},
+		runs: []evaluation{
+			{want: []string{"patch nodes node-a", "delete pods db/pod-r0"}},
+			{after: DefaultAttacherGrace / 2, want: nil},
+			{after: DefaultAttacherGrace, want: []string{"patch volumeattachments csi-r0"}},
+		},
 		check: func(t *testing.T, actions []clienttesting.Action, _ []string) {
 			for _, a := range actions {
 				if p, ok := a.(clienttesting.PatchAction); ok && a.GetResource().Resource == "volumeattachments" {

@@ -399,6 +399,12 @@ func failOver(in *Input, v *Volume, peer, evidence string, pods []*Pod, vas []*A
 			continue
 		}
 		if va.AttacherFinalizer && kubeletGone(node) {
+			// A live attacher lets the attachment go by itself; it
+			// gets the grace first, and only then is it helped.
+			if due := va.DeletingSince.Add(in.AttacherGrace); in.Now.Before(due) {
+				d.wakeAt(due)
+				continue
+			}
 			d.act(Action{Kind: RemoveAttacherFinalizer, Resource: r.Name, Node: peer, Attachment: va.Name, Reason: metadata.ReasonVolumeAttachmentRemoved,
 				Message: fmt.Sprintf("%s is gone: the attacher cannot detach %s from it", peer, v.PV)})
 		}

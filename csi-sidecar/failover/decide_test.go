@@ -260,13 +260,27 @@ func TestDecidePeerLost(t *testing.T) {
 			want: []string{"TaintNode node-a", "DeletePod node-a pg-0 grace=0"},
 		},
 		{
-			name: "attachment deleting on a dead node: drop the attacher's finalizer",
+			name: "attachment deleting on a dead node for the attacher's grace: drop the attacher's finalizer",
 			in: func() failover.Input {
 				va := appVA
-				va.Deleting = true
-				return input(later, t0, aDead, volume(survivor, nil, []failover.Attachment{va}))
+				va.Deleting, va.DeletingSince = true, later.Add(-time.Second)
+				in := input(later, t0, aDead, volume(survivor, nil, []failover.Attachment{va}))
+				in.AttacherGrace = time.Second
+				return in
 			}(),
 			want: []string{"TaintNode node-a", "RemoveAttacherFinalizer node-a csi-1"},
+		},
+		{
+			name: "attachment deleting on a dead node within the attacher's grace: leave it to the attacher until then",
+			in: func() failover.Input {
+				va := appVA
+				va.Deleting, va.DeletingSince = true, later.Add(-time.Second/2)
+				in := input(later, t0, aDead, volume(survivor, nil, []failover.Attachment{va}))
+				in.AttacherGrace = time.Second
+				return in
+			}(),
+			want: []string{"TaintNode node-a"},
+			wake: later.Add(time.Second / 2),
 		},
 		{
 			name: "connection name mapped to a node name",

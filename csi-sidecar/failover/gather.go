@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 
 	"github.com/linstor-ha/linstor-ha/csi-sidecar/clusterview"
@@ -41,6 +42,7 @@ type gatherer struct {
 	peerNode            func(string) string
 	timeout, hysteresis time.Duration
 	evidenceGrace       time.Duration
+	attacherGrace       time.Duration
 	taints              TaintKeys
 	reportStaleAfter    time.Duration
 
@@ -69,15 +71,19 @@ type gatherer struct {
 	peerReports map[string]peerReportRead
 	// notReadySince is when each node was first seen NotReady here.
 	notReadySince map[string]time.Time
+	// deletingSince is when each attachment was first seen being
+	// deleted here, by its UID.
+	deletingSince map[types.UID]time.Time
 	// optionsStale asks the next gathering to drop every cached option.
 	optionsStale atomic.Bool
 }
 
 func newGatherer(opts ControllerOptions, resources Resources, view *clusterview.View, reports report.Client, m *metrics.Metrics) *gatherer {
 	return &gatherer{
-		node: opts.Node, peerNode: opts.PeerNode, timeout: opts.Timeout, hysteresis: opts.Hysteresis, evidenceGrace: opts.EvidenceGrace, reportStaleAfter: opts.ReportStaleAfter, taints: opts.Taints,
+		node: opts.Node, peerNode: opts.PeerNode, timeout: opts.Timeout, hysteresis: opts.Hysteresis, evidenceGrace: opts.EvidenceGrace, attacherGrace: opts.AttacherGrace, reportStaleAfter: opts.ReportStaleAfter, taints: opts.Taints,
 		resources: resources, view: view, reports: reports, liveness: opts.Liveness, readOptions: opts.ReadOptions, metrics: m, conflicts: opts.Conflicts,
 		quorum: map[string]bool{}, established: map[string]bool{}, lossSeen: map[string]bool{}, notReadySince: map[string]time.Time{}, reportsSeen: liveness.NewSightings(), peerReports: map[string]peerReportRead{},
+		deletingSince: map[types.UID]time.Time{},
 	}
 }
 
@@ -92,7 +98,7 @@ func (g *gatherer) ForgetOptions() { g.optionsStale.Store(true) }
 func (g *gatherer) gather(ctx context.Context, now time.Time, memory decisionMemory) Input {
 	in := Input{
 		Now: now, Node: g.node, Synced: g.resources.Synced() && g.view.Synced(),
-		Timeout: g.timeout, Taints: g.taints, Hysteresis: g.hysteresis, EvidenceGrace: g.evidenceGrace, PeerNode: g.peerNode, LostSince: memory.lostSince, HealthySince: memory.healthySince,
+		Timeout: g.timeout, Taints: g.taints, Hysteresis: g.hysteresis, EvidenceGrace: g.evidenceGrace, AttacherGrace: g.attacherGrace, PeerNode: g.peerNode, LostSince: memory.lostSince, HealthySince: memory.healthySince,
 		Nodes: map[string]NodeState{},
 	}
 	if g.conflicts != nil {
@@ -109,6 +115,7 @@ func (g *gatherer) gather(ctx context.Context, now time.Time, memory decisionMem
 	g.countResources(resources)
 	localPods := g.view.LocalPods()
 	peerPods := map[string][]*corev1.Pod{}
+	deleting := map[types.UID]bool{}
 	for _, r := range resources {
 		if r.UpToDate() || len(r.UpToDatePeers()) > 0 {
 			g.established[r.Name] = true
@@ -117,7 +124,13 @@ func (g *gatherer) gather(ctx context.Context, now time.Time, memory decisionMem
 		if !g.addKubernetes(ctx, &v, localPods, peerPods) {
 			in.Synced = false
 		}
+		g.stampDeleting(now, v.Attachments, deleting)
 		in.Volumes = append(in.Volumes, v)
+	}
+	for uid := range g.deletingSince {
+		if !deleting[uid] {
+			delete(g.deletingSince, uid)
+		}
 	}
 	lostPeers := g.peersToJudge(in.Volumes)
 	for _, v := range in.Volumes {
@@ -165,6 +178,24 @@ func (g *gatherer) invalidate(resources []*state.Resource) {
 				delete(cache, name)
 			}
 		}
+	}
+}
+
+// stampDeleting sets, on the attachments being deleted, when this node
+// first saw them so, and notes their UIDs in seen.
+func (g *gatherer) stampDeleting(now time.Time, vas []Attachment, seen map[types.UID]bool) {
+	for i := range vas {
+		va := &vas[i]
+		if !va.Deleting {
+			continue
+		}
+		since, ok := g.deletingSince[va.UID]
+		if !ok {
+			since = now
+			g.deletingSince[va.UID] = since
+		}
+		va.DeletingSince = since
+		seen[va.UID] = true
 	}
 }
 

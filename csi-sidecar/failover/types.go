@@ -49,6 +49,9 @@ type Attachment struct {
 	Node     string
 	Attached bool
 	Deleting bool
+	// DeletingSince is when this node first saw the attachment being
+	// deleted, by its own clock; zero while it is not.
+	DeletingSince time.Time
 	// AttacherFinalizer is true while the external-attacher's finalizer
 	// holds the object.
 	AttacherFinalizer bool
@@ -114,6 +117,9 @@ type Input struct {
 	// evidence that the peer cannot write before it counts as refused:
 	// a crashed peer's Lease may still be running out.
 	EvidenceGrace time.Duration
+	// AttacherGrace is how long a deleted attachment of a gone node is
+	// left to the external-attacher before its finalizer is removed here.
+	AttacherGrace time.Duration
 	// Hysteresis is how long this node must have quorum everywhere before
 	// its taint goes.
 	Hysteresis time.Duration
