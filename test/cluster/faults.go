@@ -99,7 +99,7 @@ func (c *Cluster) waitNodesReady(ctx context.Context) error {
 		notReady = notReady[:0]
 		for _, n := range list.Items {
 			if !NodeReady(&n) || hasLifecycleTaint(&n) {
-				notReady = append(notReady, n.Name)
+				notReady = append(notReady, describeUnready(&n))
 			}
 		}
 		return len(list.Items) == len(c.opts.Nodes)+c.opts.BulkNodes && len(notReady) == 0, nil
@@ -112,6 +112,24 @@ func (c *Cluster) waitNodesReady(ctx context.Context) error {
 
 // hasLifecycleTaint reports whether the node lifecycle controller still
 // keeps pods off the node: a node is only usable once those taints are gone.
+// describeUnready names a node with what keeps it from counting as
+// Ready: its Ready condition and its lifecycle taints.
+func describeUnready(n *corev1.Node) string {
+	ready := "Ready=Unknown"
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			ready = fmt.Sprintf("Ready=%s (%s, since %s)", c.Status, c.Reason, c.LastTransitionTime.Format(time.TimeOnly))
+		}
+	}
+	var taints []string
+	for _, t := range n.Spec.Taints {
+		if t.Key == corev1.TaintNodeNotReady || t.Key == corev1.TaintNodeUnreachable {
+			taints = append(taints, t.Key+":"+string(t.Effect))
+		}
+	}
+	return fmt.Sprintf("%s %s taints=%v", n.Name, ready, taints)
+}
+
 func hasLifecycleTaint(n *corev1.Node) bool {
 	for _, t := range n.Spec.Taints {
 		if t.Key == corev1.TaintNodeNotReady || t.Key == corev1.TaintNodeUnreachable {
