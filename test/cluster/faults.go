@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -110,8 +111,6 @@ func (c *Cluster) waitNodesReady(ctx context.Context) error {
 	return nil
 }
 
-// hasLifecycleTaint reports whether the node lifecycle controller still
-// keeps pods off the node: a node is only usable once those taints are gone.
 // describeUnready names a node with what keeps it from counting as
 // Ready: its Ready condition and its lifecycle taints.
 func describeUnready(n *corev1.Node) string {
@@ -123,20 +122,22 @@ func describeUnready(n *corev1.Node) string {
 	}
 	var taints []string
 	for _, t := range n.Spec.Taints {
-		if t.Key == corev1.TaintNodeNotReady || t.Key == corev1.TaintNodeUnreachable {
+		if isLifecycleTaint(t) {
 			taints = append(taints, t.Key+":"+string(t.Effect))
 		}
 	}
 	return fmt.Sprintf("%s %s taints=%v", n.Name, ready, taints)
 }
 
+// hasLifecycleTaint reports whether the node lifecycle controller still
+// keeps pods off the node: a node is only usable once those taints are gone.
 func hasLifecycleTaint(n *corev1.Node) bool {
-	for _, t := range n.Spec.Taints {
-		if t.Key == corev1.TaintNodeNotReady || t.Key == corev1.TaintNodeUnreachable {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(n.Spec.Taints, isLifecycleTaint)
+}
+
+// isLifecycleTaint matches the taints of the node lifecycle controller.
+func isLifecycleTaint(t corev1.Taint) bool {
+	return t.Key == corev1.TaintNodeNotReady || t.Key == corev1.TaintNodeUnreachable
 }
 
 // NodeReady reports whether the node's Ready condition is True.
